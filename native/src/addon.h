@@ -1,0 +1,28 @@
+// Shared declarations of the addon's parts. Each .cc file owns one concern:
+//   bpf_object.cc   load / close the BPF object, read its counters
+//   ring_mapping.cc mmap the ring and hand it to JavaScript as SharedArrayBuffers
+//   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
+#pragma once
+
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace rbb {
+
+// A JS Error whose message names the operation and the errno text, e.g.
+// "bpf_object__load: Operation not permitted (EPERM)". err is a positive errno.
+Napi::Error ErrnoError(Napi::Env env, const std::string& op, int err);
+
+void InitBpfObject(Napi::Env env, Napi::Object exports);
+void InitRingMapping(Napi::Env env, Napi::Object exports);
+void InitSyscalls(Napi::Env env, Napi::Object exports);
+void InitNativeConsumer(Napi::Env env, Napi::Object exports);
+
+// Argument helpers: throw a TypeError naming the argument when it is missing or
+// of the wrong type. Flags are validated in TypeScript first; these catch misuse.
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+}  // namespace rbb

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * bench: the command-line entry. Validates every flag before anything touches
+ * the kernel, checks privileges, runs the selected pattern and reports.
+ * Exit codes: 0 verified, 1 a run failed verification or the kernel refused,
+ * 2 bad input.
+ */
+import { CommanderError } from 'commander';
+import { parseArgs, type BenchConfig } from './cli/options.js';
+import { missingPrivileges, PRIVILEGE_ADVICE } from './cli/privileges.js';
+import { runPrefill } from './patterns/prefill.js';
+import { formatJson, formatText, summarize } from './report.js';
+
+function parseOrExit(argv: string[]): BenchConfig {
+  try {
+    return parseArgs(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+      process.stderr.write(`bench: ${err.message.replace(/^error: /, '')}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+function main(): void {
+  const config = parseOrExit(process.argv.slice(2));
+  const denied = missingPrivileges();
+  if (denied) {
+    process.stderr.write(`bench: ${denied}\n`);
+    process.exit(1);
+  }
+  const runs = runPrefill(config);
+  const summary = summarize(config.modes, runs);
+  process.stdout.write((config.json ? formatJson(summary) : formatText(config, summary)) + '\n');
+  if (summary.failures.length) {
+    for (const f of summary.failures) process.stderr.write(`bench: FAILED: ${f}\n`);
+    process.exit(1);
+  }
+}
+
+try {
+  main();
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  const advice = e.code === 'EPERM' ? ` (${PRIVILEGE_ADVICE})` : '';
+  process.stderr.write(`bench: ${e.message ?? String(err)}${advice}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,70 @@
+/**
+ * Turns runs into what the user reads: the seed's one line per mode, the
+ * spread over rounds, the ratios between modes, or one JSON object.
+ */
+import { human } from './cli/arg-parsers.js';
+import type { PrefillConfig, PrefillRun } from './patterns/prefill.js';
+import { max, median, min, ratios } from './shared/stats.js';
+import { MODE_LABELS, type ModeName, type ModeResult } from './shared/types.js';
+
+export interface ModeSummary extends ModeResult {
+  runs_mevents_per_s: number[];
+  median_mevents_per_s: number;
+}
+
+export interface Summary {
+  results: ModeSummary[];
+  ratios: Record<string, number>;
+  failures: string[];
+}
+
+/** Medians over the measured (non-warm-up) runs of each mode, and the per-round ratios. */
+export function summarize(modes: ModeName[], runs: PrefillRun[]): Summary {
+  const measured = runs.filter((r) => !r.warmup);
+  const failures = runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}, round ${r.round}: ${f}`));
+  const rates: Partial<Record<ModeName, number[]>> = {};
+  const results = modes.map((mode): ModeSummary => {
+    const mine = measured.filter((r) => r.result.mode === mode).map((r) => r.result);
+    const perRun = mine.map((r) => r.mevents_per_s);
+    rates[mode] = perRun;
+    const mid = median(perRun);
+    // The representative run: the one whose rate is closest to the median.
+    const rep = mine.reduce((best, r) => (Math.abs(r.mevents_per_s - mid) < Math.abs(best.mevents_per_s - mid) ? r : best));
+    return { ...rep, seconds: median(mine.map((r) => r.seconds)), mevents_per_s: mid, runs_mevents_per_s: perRun, median_mevents_per_s: mid };
+  });
+  const checksums = new Set(runs.map((r) => r.result.checksum));
+  if (checksums.size > 1) failures.push(`checksums disagree between runs: ${[...checksums].join(', ')}`);
+  const out: Record<string, number> = {};
+  if (rates.view && rates.copy) out['view/copy'] = median(ratios(rates.view, rates.copy));
+  return { results, ratios: out, failures };
+}
+
+export function formatText(config: PrefillConfig, summary: Summary): string {
+  const lines: string[] = [];
+  const commit = config.batch === 1 ? 'consumer position published after every record' : `consumer position published every ${config.batch} records`;
+  lines.push(
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, ${commit}; ` +
+      `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
+  );
+  const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
+  for (const r of summary.results) {
+    lines.push(
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}`,
+    );
+    if (r.runs_mevents_per_s.length > 1)
+      lines.push(
+        `${''.padEnd(width + 1)}${r.runs_mevents_per_s.length} runs: min ${min(r.runs_mevents_per_s).toFixed(2)}, median ${r.median_mevents_per_s.toFixed(2)}, max ${max(r.runs_mevents_per_s).toFixed(2)} Mevents/s`,
+      );
+  }
+  const vc = summary.ratios['view/copy'];
+  if (vc !== undefined) lines.push(`view/copy speedup: ${vc.toFixed(2)}x (median of per-round ratios)`);
+  return lines.join('\n');
+}
+
+export function formatJson(summary: Summary): string {
+  return JSON.stringify({ results: summary.results, ratios: summary.ratios, failures: summary.failures }, null, 2);
+}
+
+function formatSeconds(s: number): string {
+  return s >= 1 ? `${s.toFixed(3)}s` : `${(s * 1e3).toFixed(3)}ms`;
+}

@@ -1,0 +1,81 @@
+/**
+ * The benchmark's event format, mirroring bpf/ringbuf_bench.h, and the
+ * checksum every consumer (copy, view and the native one) computes over it.
+ *
+ *   sample bytes  0..7   timestamp_ns  bpf_ktime_get_ns(), CLOCK_MONOTONIC
+ *   sample bytes  8..15  producer_seq  producer id << 48 | sequence number
+ *   sample bytes 16..    payload       copied from the test packet, offset 0
+ */
+
+export const EVENT_HEADER_SIZE = 16;
+export const SEQ_BITS = 48;
+export const MAX_PRODUCERS = 64;
+/** Smallest event: the header alone. */
+export const MIN_EVENT_SIZE = EVENT_HEADER_SIZE;
+/**
+ * Largest event. The payload comes out of a BPF_PROG_TEST_RUN packet, which the
+ * kernel caps at a page minus skb overhead (3712 bytes on this 6.18 kernel);
+ * 3072 leaves room for kernels with a larger skb_shared_info.
+ */
+export const MAX_EVENT_SIZE = 3072;
+/** BPF_PROG_TEST_RUN on a tc program wants at least an Ethernet header. */
+const MIN_PACKET_SIZE = 14;
+
+/** Payload byte i of every event (i counts from the start of the packet). */
+export function payloadByte(i: number): number {
+  return (i * 131 + 17) & 0xff;
+}
+
+/**
+ * The test packet for one producer. Bytes 0..3 hold the producer id (the BPF
+ * program reads it there); the program copies the first eventSize - 16 bytes
+ * into the event's payload, so the id is part of every payload.
+ */
+export function buildPacket(producerId: number, eventSize: number): Uint8Array {
+  const packet = new Uint8Array(Math.max(MIN_PACKET_SIZE, eventSize - EVENT_HEADER_SIZE));
+  for (let i = 0; i < packet.length; i++) packet[i] = payloadByte(i);
+  new DataView(packet.buffer).setUint32(0, producerId, true);
+  return packet;
+}
+
+/**
+ * Order-independent checksum of a stream of events. Per event: a Fletcher-style
+ * pair over the sample's little-endian 32-bit words from byte 8 on (the
+ * timestamp is left out: it differs between runs and modes; a trailing partial
+ * word is zero-padded), seeded with the sample length:
+ *     a = len; b = 0; for each word w: a += w; b += a        (mod 2^32)
+ * The stream's checksum sums every event's a and b (mod 2^32), so it does not
+ * depend on how producers interleave. Printed as 16 hex digits, b then a.
+ */
+export class Checksum {
+  a = 0;
+  b = 0;
+
+  /** Adds one sample at byteOffset (a multiple of 4) of `words` / `bytes` (views of one buffer). */
+  add(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
+    let a = length | 0;
+    let b = 0;
+    const whole = length & ~3;
+    const end = (byteOffset + whole) >>> 2;
+    for (let i = (byteOffset + 8) >>> 2; i < end; i++) {
+      a = (a + words[i]) | 0;
+      b = (b + a) | 0;
+    }
+    if (length & 3) {
+      let w = 0;
+      for (let k = 0, at = byteOffset + whole; k < (length & 3); k++) w |= bytes[at + k] << (8 * k);
+      a = (a + w) | 0;
+      b = (b + a) | 0;
+    }
+    this.a = (this.a + a) | 0;
+    this.b = (this.b + b) | 0;
+  }
+
+  hex(): string {
+    return checksumHex(this.a, this.b);
+  }
+}
+
+export function checksumHex(a: number, b: number): string {
+  return (b >>> 0).toString(16).padStart(8, '0') + (a >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,68 @@
+/**
+ * Typed face of the native addon (native/src). The addon is thin: it loads the
+ * BPF object, runs it, maps the ring and waits on it. Everything that knows the
+ * record format lives in TypeScript (ring-layout.ts) or, for the native
+ * reference consumer, in native/src/native_consumer.cc.
+ */
+import * as path from 'node:path';
+
+export interface BpfObjectOptions {
+  /** Whole sample in bytes, event header included. */
+  eventSize: number;
+  /** Ring size in bytes: a power of two and a multiple of the page size. */
+  ringSize: number;
+  /** bpf_ringbuf_submit() flags: 0, BPF_RB_NO_WAKEUP (1) or BPF_RB_FORCE_WAKEUP (2). */
+  submitFlags?: number;
+  /** Discard every K-th event instead of submitting it (0: never). For tests of the discard bit. */
+  discardEvery?: number;
+}
+
+export interface BpfObject {
+  readonly progFd: number;
+  readonly ringFd: number;
+  readonly stateFd: number;
+  /** Closes the program and maps now; existing ring mappings stay valid until unmapped. */
+  close(): void;
+}
+
+export interface RingMapping {
+  /** One page, read-write: the consumer position (u64 at offset 0). */
+  consumer: SharedArrayBuffer;
+  /** Read-only: the producer position page, then the data area mapped twice. */
+  producer: SharedArrayBuffer;
+  pageSize: number;
+}
+
+export interface ProducerState {
+  nextSeq: number[];
+  drops: number[];
+  discards: number[];
+}
+
+export interface Addon {
+  BpfObject: new (objectPath: string, options: BpfObjectOptions) => BpfObject;
+  readState(stateFd: number): ProducerState;
+  /** Zeroes the per-producer counters; call only while no producer runs. */
+  resetState(stateFd: number): void;
+  maxProducers: number;
+  mapRing(ringFd: number, ringSize: number, populate: boolean): RingMapping;
+  testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
+  epollOpen(ringFd: number): number;
+  epollWait(epfd: number, timeoutMs: number): number;
+  closeFd(fd: number): void;
+  setAffinity(cpu: number): void;
+  pageSize(): number;
+}
+
+/** The repository root, from dist/shared or dist/<dir>/... */
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const bpfObjectPath = path.join(repoRoot, 'bpf', 'ringbuf_bench.bpf.o');
+
+let loaded: Addon | undefined;
+
+/** Loads the addon on first use, so argument parsing never needs it. */
+export function addon(): Addon {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loaded ??= require(path.join(repoRoot, 'native', 'build', 'Release', 'ringbuf_bench.node')) as Addon;
+  return loaded;
+}

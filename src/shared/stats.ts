@@ -1,0 +1,34 @@
+/** Small statistics for repeated runs. */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function min(values: readonly number[]): number {
+  return values.length ? Math.min(...values) : NaN;
+}
+
+export function max(values: readonly number[]): number {
+  return values.length ? Math.max(...values) : NaN;
+}
+
+/** Per-round ratios a[i] / b[i]; rounds where either is missing are skipped. */
+export function ratios(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (b[i] > 0) out.push(a[i] / b[i]);
+  return out;
+}
+
+/**
+ * The order modes run in over `rounds` rounds: each round runs every mode once,
+ * and the starting mode rotates so none is always first (first after a fill
+ * is the position most exposed to drift).
+ */
+export function interleave<T>(modes: readonly T[], rounds: number): T[][] {
+  const order: T[][] = [];
+  for (let r = 0; r < rounds; r++) order.push(modes.map((_, i) => modes[(i + r) % modes.length]));
+  return order;
+}

@@ -1,0 +1,42 @@
+/** Types shared by the runner, the workers and the reports. */
+
+/** How a consumer reads records: copied into a buffer, in place, or by the native C++ reference. */
+export type ModeName = 'copy' | 'view';
+
+export const MODE_LABELS: Record<ModeName, string> = {
+  copy: 'read-into (copy)',
+  view: 'read-view (zero-copy)',
+};
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** One measured drain. Keys are the --json contract (snake_case, as printed). */
+export interface ModeResult {
+  mode: ModeName;
+  producers: number;
+  event_size: number;
+  events: number;
+  drops: number;
+  seconds: number;
+  mevents_per_s: number;
+  checksum: string;
+  latency_ns: LatencySummary | null;
+}
+
+/** What a drain saw, before it is checked against the program's counters. */
+export interface DrainOutcome {
+  events: number;
+  checksum: string;
+  /** Per producer: events consumed. */
+  perProducer: ArrayLike<number>;
+  /** Per producer: the sequence number after the last one consumed. */
+  expectedSeq: ArrayLike<number>;
+  anomalies: number;
+  firstAnomaly?: string;
+}

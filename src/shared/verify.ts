@@ -1,0 +1,47 @@
+/**
+ * End-of-run integrity: every sequence number a producer handed out was either
+ * consumed or counted by the program as dropped or discarded, exactly once, in
+ * order. Returns human-readable failures; an empty list means verified.
+ */
+import { MAX_PRODUCERS } from './event.js';
+import type { ProducerState } from './native.js';
+import type { DrainOutcome } from './types.js';
+
+export interface CounterDelta {
+  produced: number[];
+  drops: number[];
+  discards: number[];
+}
+
+/** Program counters after minus before: what this run produced, dropped and discarded. */
+export function counterDelta(before: ProducerState, after: ProducerState): CounterDelta {
+  const diff = (a: number[], b: number[]) => a.map((v, i) => v - b[i]);
+  return {
+    produced: diff(after.nextSeq, before.nextSeq),
+    drops: diff(after.drops, before.drops),
+    discards: diff(after.discards, before.discards),
+  };
+}
+
+export function sum(values: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += values[i];
+  return total;
+}
+
+export function verifyDrain(outcome: DrainOutcome, delta: CounterDelta, after: ProducerState): string[] {
+  const failures: string[] = [];
+  if (outcome.anomalies > 0)
+    failures.push(`${outcome.anomalies} events out of order or repeated; first: ${outcome.firstAnomaly}`);
+  for (let p = 0; p < MAX_PRODUCERS; p++) {
+    const expected = delta.produced[p] - delta.drops[p] - delta.discards[p];
+    if (outcome.perProducer[p] !== expected)
+      failures.push(
+        `producer ${p}: consumed ${outcome.perProducer[p]} events, but it produced ${delta.produced[p]} ` +
+          `with ${delta.drops[p]} dropped and ${delta.discards[p]} discarded (expected ${expected})`,
+      );
+    else if (delta.produced[p] > 0 && outcome.expectedSeq[p] > after.nextSeq[p])
+      failures.push(`producer ${p}: consumed sequence ${outcome.expectedSeq[p] - 1} that the program never issued`);
+  }
+  return failures;
+}
