@@ -76,7 +76,7 @@ export function human(n: number): string {
     ['MiB', 1024 ** 2],
     ['KiB', 1024],
   ] as const)
-    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+    if (n >= size) return n % size === 0 ? `${n / size} ${unit}` : `${(n / size).toFixed(1)} ${unit}`;
   return `${n} B`;
 }
 

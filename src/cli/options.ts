@@ -8,10 +8,35 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_EVENT_SIZE, MIN_EVENT_SIZE } from '../shared/event.js';
 import { MAX_RING_SIZE, recordSize } from '../shared/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
-import { bytes, choice, count, human } from './arg-parsers.js';
+import { MAX_PRODUCERS } from '../shared/event.js';
+import { bytes, choice, count, cpuList, duration, human } from './arg-parsers.js';
 
 export const MODE_CHOICES = ['copy', 'view', 'both'] as const;
+export const POLL_CHOICES = ['spin', 'epoll'] as const;
+export const WAKEUP_CHOICES = ['adaptive', 'none', 'force'] as const;
+export type PollStrategy = (typeof POLL_CHOICES)[number];
+export type WakeupMode = (typeof WAKEUP_CHOICES)[number];
+/** bpf_ringbuf_submit() flags for each --wakeup (BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2). */
+export const SUBMIT_FLAGS: Record<WakeupMode, number> = { adaptive: 0, none: 1, force: 2 };
 const PAGE_SIZE = 4096;
+export const cpuCount = os.cpus().length;
+
+/** The concurrent pattern (--producers N): producers and the consumer run at once. */
+export interface PipelineConfig {
+  producers: number;
+  /** Events per BPF_PROG_TEST_RUN. */
+  chunk: number;
+  /** Total events over all producers; undefined: until --duration ends. */
+  events: number | undefined;
+  durationMs: number | undefined;
+  /** Total events per second over all producers; undefined: flat out. */
+  rate: number | undefined;
+  poll: PollStrategy;
+  wakeup: WakeupMode;
+  histogramFile: string | undefined;
+  consumerCpu: number | undefined;
+  producerCpus: number[] | undefined;
+}
 
 export interface BenchConfig {
   events: number;
@@ -23,6 +48,10 @@ export interface BenchConfig {
   runs: number;
   warmup: number;
   json: boolean;
+  /** Set with --producers: run the concurrent pipeline instead of the prefill pattern. */
+  pipeline: PipelineConfig | undefined;
+  /** --stress: cycle event sizes and modes for --duration, verifying everything. */
+  stress: boolean;
 }
 
 interface RawOptions {
@@ -35,7 +64,20 @@ interface RawOptions {
   runs: number;
   warmup: number;
   json: boolean;
+  producers?: number;
+  chunk: number;
+  duration?: number;
+  rate?: number;
+  poll: PollStrategy;
+  wakeup: WakeupMode;
+  histogram?: string;
+  consumerCpu?: number;
+  producerCpus?: number[];
+  stress: boolean;
 }
+
+/** Flags that only mean something in the concurrent pattern (with --producers). */
+const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress'] as const;
 
 export function buildCommand(): Command {
   return new Command('bench')
@@ -49,14 +91,28 @@ export function buildCommand(): Command {
     .addOption(new Option('--runs <count>', 'measured rounds; each round runs every mode once, interleaved (1..1000)').argParser(count('--runs', 1, 1000)).default(5))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds before the measured ones (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--json', 'print one JSON object instead of text').default(false))
+    .addOption(new Option('--producers <count>', `run the concurrent pipeline with N producer threads (1..${MAX_PRODUCERS}); without it, the prefill pattern runs`).argParser(count('--producers', 1, MAX_PRODUCERS)))
+    .addOption(new Option('--chunk <events>', 'events per BPF_PROG_TEST_RUN in the pipeline (1..1,000,000)').argParser(count('--chunk', 1, 1_000_000)).default(1000))
+    .addOption(new Option('--duration <time>', 'stop producing after this long: 500ms, 5s, 2m, 1h (1ms..24h)').argParser(duration('--duration', 1, 24 * 3600e3)))
+    .addOption(new Option('--rate <events/s>', 'total events per second over all producers, paced open-loop (1..1,000,000,000; k/M suffixes)').argParser(count('--rate', 1, 1e9)))
+    .addOption(new Option('--poll <strategy>', 'how the consumer waits for data').argParser(choice('--poll', POLL_CHOICES)).default('epoll'))
+    .addOption(new Option('--wakeup <mode>', 'the program\'s submit flag: adaptive (0), none (BPF_RB_NO_WAKEUP), force (BPF_RB_FORCE_WAKEUP)').argParser(choice('--wakeup', WAKEUP_CHOICES)).default('adaptive'))
+    .addOption(new Option('--histogram <file>', 'write the latency distribution in HdrHistogram text (.hgrm) format'))
+    .addOption(new Option('--consumer-cpu <id>', `pin the consumer thread to this CPU (0..${cpuCount - 1}; default: not pinned)`).argParser(count('--consumer-cpu', 0, cpuCount - 1)))
+    .addOption(new Option('--producer-cpus <ids>', `pin producer i to the i-th CPU of this comma-separated list, cycling (0..${cpuCount - 1}; default: not pinned)`).argParser(cpuList('--producer-cpus', cpuCount)))
+    .addOption(new Option('--stress', 'stress mode: cycle event sizes and modes for --duration, verify everything, print status lines').default(false))
     .allowExcessArguments(false);
 }
 
-export function toConfig(raw: RawOptions): BenchConfig {
+export function toConfig(raw: RawOptions, explicit: (name: string) => boolean = () => true): BenchConfig {
+  if (raw.producers === undefined) {
+    const stray = PIPELINE_ONLY.find((name) => explicit(name));
+    if (stray) throw new InvalidArgumentError(`--${kebab(stray)} needs --producers N (it applies to the concurrent pipeline only)`);
+  }
   const modes: ModeName[] = raw.mode === 'both' ? ['copy', 'view'] : [raw.mode];
   const perEvent = recordSize(raw.eventSize);
   const fit = Math.floor(raw.ringSize / perEvent);
-  if (raw.events > fit)
+  if (raw.producers === undefined && raw.events > fit)
     throw new InvalidArgumentError(
       `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
         `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
@@ -71,7 +127,37 @@ export function toConfig(raw: RawOptions): BenchConfig {
     runs: raw.runs,
     warmup: raw.warmup,
     json: raw.json,
+    pipeline: raw.producers === undefined ? undefined : toPipelineConfig(raw, explicit),
+    stress: raw.stress,
   };
+}
+
+function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean): PipelineConfig {
+  const producers = raw.producers ?? 1;
+  // -n bounds the run unless only --duration was given.
+  const events = raw.duration !== undefined && !explicit('events') ? undefined : raw.events;
+  if (events !== undefined && events < producers)
+    throw new InvalidArgumentError(`-n/--events must be at least --producers (${producers}), got ${events}`);
+  if (raw.stress && raw.duration === undefined)
+    throw new InvalidArgumentError('--stress needs --duration (for example --duration 10m)');
+  if (raw.rate !== undefined && raw.rate < producers)
+    throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
+  return {
+    producers,
+    chunk: raw.chunk,
+    events,
+    durationMs: raw.duration,
+    rate: raw.rate,
+    poll: raw.poll,
+    wakeup: raw.wakeup,
+    histogramFile: raw.histogram,
+    consumerCpu: raw.consumerCpu,
+    producerCpus: raw.producerCpus,
+  };
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /** Parses argv (without node and script) into a validated config; throws CommanderError on bad input. */
@@ -80,7 +166,5 @@ export function parseArgs(argv: string[]): BenchConfig {
     .exitOverride()
     .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
   command.parse(argv, { from: 'user' });
-  return toConfig(command.opts<RawOptions>());
+  return toConfig(command.opts<RawOptions>(), (name) => command.getOptionValueSource(name) === 'cli');
 }
-
-export const cpuCount = os.cpus().length;
