@@ -27,6 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitBpfObject(env, exports);
   rbb::InitRingMapping(env, exports);
   rbb::InitSyscalls(env, exports);
+  rbb::InitNativeConsumer(env, exports);
   return exports;
 }
 

@@ -1,0 +1,255 @@
+// The native reference consumer: drains the ring on the calling thread with
+// libbpf's ring_buffer__consume, doing per event exactly the work the
+// JavaScript consumers do (src/shared/event.ts Checksum and
+// src/consumer/event-sink.ts EventSink), so a JS-to-native ratio compares
+// the reading, not different amounts of work.
+//
+// Two variants, fixed when the object is made (each is its own
+// ring_buffer_sample_fn, so the per-record path has no extra branch):
+//   in place  the callback processes the sample where libbpf hands it over,
+//             in the ring mapping (what `--mode native` measures);
+//   copy      the callback first memcpy()s the sample into a reused buffer and
+//             processes the copy, as libbpf users who keep events do
+//             (`--mode native-copy`).
+//
+// libbpf does its own mmap() of the ring and keeps no consumer position of its
+// own between calls: ringbuf_process_ring() loads it from the shared consumer
+// page (smp_load_acquire) at the start of every ring_buffer__consume() and
+// stores it back after every record (smp_store_release). So this consumer and
+// the JavaScript RingReader can take turns on the same ring, provided each one
+// starts from the published position. The ring's mappings are populated when
+// mmap() is called (kernel/bpf/ringbuf.c maps its vmalloc area with
+// remap_vmalloc_range(), which inserts every page), so ring_buffer__new() is
+// the whole set-up cost: make the object once per ring, outside any timing.
+#include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "ringbuf_bench.h"
+
+namespace rbb {
+namespace {
+
+constexpr uint32_t kMaxProducers = BENCH_MAX_PRODUCERS;
+constexpr uint32_t kEventHeaderSize = sizeof(bench_event_header);
+constexpr uint64_t kSeqMask = (uint64_t{1} << BENCH_SEQ_BITS) - 1;
+// ring-reader.ts's EMPTY and BUSY.
+constexpr int kEmpty = -1;
+constexpr int kBusy = -2;
+
+// What EventSink keeps: the checksum pair, per-producer sequence accounting.
+struct SinkState {
+  uint32_t a = 0;
+  uint32_t b = 0;
+  uint64_t events = 0;
+  uint64_t expected_seq[kMaxProducers] = {};
+  uint64_t per_producer[kMaxProducers] = {};
+  uint64_t gaps[kMaxProducers] = {};
+  uint64_t anomalies = 0;
+  std::string first_anomaly;
+  // The copy variant's reused buffer (8-byte aligned, like CopyBuffer).
+  std::vector<uint64_t> copy_buffer;
+};
+
+// Little-endian u32 at p, without alignment or aliasing assumptions.
+inline uint32_t LoadU32(const uint8_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+[[gnu::noinline]] void SequenceBreak(SinkState* s, uint32_t producer, uint64_t seq) {
+  if (producer < kMaxProducers && seq > s->expected_seq[producer]) {
+    s->gaps[producer] += seq - s->expected_seq[producer];
+    s->expected_seq[producer] = seq + 1;
+    s->per_producer[producer]++;
+    return;
+  }
+  s->anomalies++;
+  if (!s->first_anomaly.empty()) return;
+  if (producer < kMaxProducers)
+    s->first_anomaly = "producer " + std::to_string(producer) + ": sequence " + std::to_string(seq) +
+                       " arrived after " + std::to_string(static_cast<int64_t>(s->expected_seq[producer]) - 1) +
+                       " (reordered or repeated)";
+  else
+    s->first_anomaly = "event from unknown producer id " + std::to_string(producer) + " (sequence " +
+                       std::to_string(seq) + ")";
+}
+
+// EventSink.accept(): Checksum.add over the sample, then the sequence check.
+inline void Accept(SinkState* s, const uint8_t* sample, uint32_t length) {
+  s->events++;
+  uint32_t a = length;
+  uint32_t b = 0;
+  const uint32_t whole = length & ~3u;
+  for (uint32_t i = 8; i < whole; i += 4) {
+    a += LoadU32(sample + i);
+    b += a;
+  }
+  if (length & 3) {
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[whole + k]} << (8 * k);
+    a += w;
+    b += a;
+  }
+  s->a += a;
+  s->b += b;
+  if (length < kEventHeaderSize) {  // the program never writes one; EventSink would read past it
+    SequenceBreak(s, UINT32_MAX, 0);
+    return;
+  }
+  uint64_t producer_seq;
+  std::memcpy(&producer_seq, sample + 8, sizeof(producer_seq));
+  const uint32_t producer = static_cast<uint32_t>(producer_seq >> BENCH_SEQ_BITS);
+  const uint64_t seq = producer_seq & kSeqMask;
+  if (producer < kMaxProducers && seq == s->expected_seq[producer]) {
+    s->expected_seq[producer] = seq + 1;
+    s->per_producer[producer]++;
+  } else {
+    SequenceBreak(s, producer, seq);
+  }
+}
+
+int SampleInPlace(void* ctx, void* data, size_t size) {
+  Accept(static_cast<SinkState*>(ctx), static_cast<const uint8_t*>(data), static_cast<uint32_t>(size));
+  return 0;
+}
+
+int SampleCopy(void* ctx, void* data, size_t size) {
+  SinkState* s = static_cast<SinkState*>(ctx);
+  uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
+  std::memcpy(copy, data, size);
+  Accept(s, copy, static_cast<uint32_t>(size));
+  return 0;
+}
+
+// new NativeConsumer(ringFd, maxSampleLength, copy)
+//   begin(startSeq)   resets the checksum and counters; startSeq: each
+//                     producer's next sequence number (64 numbers)
+//   consume()         ring_buffer__consume() until the ring is empty or the
+//                     next record is busy; returns EMPTY (-1) or BUSY (-2)
+//   result()          { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
+//   close()           ring_buffer__free(): unmaps libbpf's mappings of the ring
+class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeConsumer",
+                       {InstanceMethod<&NativeConsumer::Begin>("begin"),
+                        InstanceMethod<&NativeConsumer::Consume>("consume"),
+                        InstanceMethod<&NativeConsumer::Result>("result"),
+                        InstanceMethod<&NativeConsumer::Close>("close")});
+  }
+
+  explicit NativeConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeConsumer>(info) {
+    Napi::Env env = info.Env();
+    int fd = static_cast<int>(IntArg(info, 0, "ringFd"));
+    int64_t max_sample = IntArg(info, 1, "maxSampleLength");
+    if (max_sample < 1 || max_sample > (int64_t{1} << 30))
+      throw Napi::RangeError::New(env, "NativeConsumer: maxSampleLength out of range");
+    bool copy = info.Length() > 2 && info[2].ToBoolean();
+    state_ = std::make_unique<SinkState>();
+    if (copy) state_->copy_buffer.resize((static_cast<size_t>(max_sample) + 7) / 8);
+    ring_buffer_sample_fn fn = copy ? SampleCopy : SampleInPlace;
+    rb_ = ring_buffer__new(fd, fn, state_.get(), nullptr);
+    if (!rb_) throw ErrnoError(env, "ring_buffer__new", errno);
+    // Our own read-only view of the two positions, only to tell EMPTY from BUSY
+    // after ring_buffer__consume() returns (libbpf 1.1 does not expose them).
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    consumer_page_ = mmap(nullptr, page_, PROT_READ, MAP_SHARED, fd, 0);
+    producer_page_ = consumer_page_ == MAP_FAILED
+                         ? MAP_FAILED
+                         : mmap(nullptr, page_, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(page_));
+    if (producer_page_ == MAP_FAILED) {
+      int err = errno;
+      Free();
+      throw ErrnoError(env, "mmap(ring position pages)", err);
+    }
+  }
+
+  ~NativeConsumer() override { Free(); }
+
+ private:
+  Napi::Value Begin(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject())
+      throw Napi::TypeError::New(env, "begin: startSeq must be an array of numbers");
+    Napi::Object start = info[0].As<Napi::Object>();
+    SinkState* s = state_.get();
+    s->a = s->b = 0;
+    s->events = s->anomalies = 0;
+    s->first_anomaly.clear();
+    for (uint32_t p = 0; p < kMaxProducers; p++) {
+      Napi::Value v = start.Get(p);
+      s->expected_seq[p] = v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
+      s->per_producer[p] = s->gaps[p] = 0;
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Consume(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!rb_) throw Napi::Error::New(env, "NativeConsumer: closed");
+    if (ring_buffer__consume(rb_) < 0) throw ErrnoError(env, "ring_buffer__consume", errno);
+    uint64_t consumer = __atomic_load_n(static_cast<uint64_t*>(consumer_page_), __ATOMIC_ACQUIRE);
+    uint64_t producer = __atomic_load_n(static_cast<uint64_t*>(producer_page_), __ATOMIC_ACQUIRE);
+    return Napi::Number::New(env, consumer == producer ? kEmpty : kBusy);
+  }
+
+  Napi::Value Result(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const SinkState* s = state_.get();
+    Napi::Float64Array per_producer = Napi::Float64Array::New(env, kMaxProducers);
+    Napi::Float64Array expected_seq = Napi::Float64Array::New(env, kMaxProducers);
+    Napi::Float64Array gaps = Napi::Float64Array::New(env, kMaxProducers);
+    for (uint32_t p = 0; p < kMaxProducers; p++) {
+      per_producer[p] = static_cast<double>(s->per_producer[p]);
+      expected_seq[p] = static_cast<double>(s->expected_seq[p]);
+      gaps[p] = static_cast<double>(s->gaps[p]);
+    }
+    char hex[17];
+    snprintf(hex, sizeof(hex), "%08x%08x", s->b, s->a);  // Checksum.hex(): b then a
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("events", Napi::Number::New(env, static_cast<double>(s->events)));
+    out.Set("checksum", Napi::String::New(env, hex));
+    out.Set("perProducer", per_producer);
+    out.Set("expectedSeq", expected_seq);
+    out.Set("gaps", gaps);
+    out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s->anomalies)));
+    if (!s->first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s->first_anomaly));
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Free();
+    return info.Env().Undefined();
+  }
+
+  void Free() {
+    if (rb_) ring_buffer__free(rb_);
+    rb_ = nullptr;
+    if (producer_page_ != MAP_FAILED) munmap(producer_page_, page_);
+    if (consumer_page_ != MAP_FAILED) munmap(consumer_page_, page_);
+    producer_page_ = consumer_page_ = MAP_FAILED;
+  }
+
+  std::unique_ptr<SinkState> state_;
+  ring_buffer* rb_ = nullptr;
+  size_t page_ = 0;
+  void* consumer_page_ = MAP_FAILED;
+  void* producer_page_ = MAP_FAILED;
+};
+
+}  // namespace
+
+void InitNativeConsumer(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeConsumer", NativeConsumer::Define(env));
+}
+
+}  // namespace rbb
