@@ -35,9 +35,25 @@ export function summarize(modes: ModeName[], runs: PrefillRun[]): Summary {
   const checksums = new Set(runs.map((r) => r.result.checksum));
   if (checksums.size > 1) failures.push(`checksums disagree between runs: ${[...checksums].join(', ')}`);
   const out: Record<string, number> = {};
-  if (rates.view && rates.copy) out['view/copy'] = median(ratios(rates.view, rates.copy));
+  for (const [key, [a, b]] of Object.entries(RATIOS)) {
+    const top = rates[a];
+    const bottom = rates[b];
+    if (top && bottom) out[key] = median(ratios(top, bottom));
+  }
   return { results, ratios: out, failures };
 }
+
+/**
+ * The ratios reported, each the median of per-round ratios, like for like:
+ * `view/native` compares the two in-place readers, `copy/native` the two
+ * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record).
+ */
+export const RATIOS: Record<string, [ModeName, ModeName]> = {
+  'view/copy': ['view', 'copy'],
+  'view/native': ['view', 'native'],
+  'copy/native': ['copy', 'native-copy'],
+  'native-copy/native': ['native-copy', 'native'],
+};
 
 export function formatText(config: PrefillConfig, summary: Summary): string {
   const lines: string[] = [];
@@ -47,17 +63,24 @@ export function formatText(config: PrefillConfig, summary: Summary): string {
       `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
   );
   const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
+  if (summary.results.some((r) => r.mode.startsWith('native')))
+    lines.push('native modes: libbpf ring_buffer__consume, which publishes the consumer position after every record whatever --batch says');
   for (const r of summary.results) {
+    const vsNative = r.mode === 'view' ? summary.ratios['view/native'] : r.mode === 'copy' ? summary.ratios['copy/native'] : undefined;
     lines.push(
-      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}`,
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}` +
+        (vsNative === undefined ? '' : `, ${vsNative.toFixed(2)}x ${r.mode === 'copy' ? 'native-copy' : 'native'}`),
     );
     if (r.runs_mevents_per_s.length > 1)
       lines.push(
         `${''.padEnd(width + 1)}${r.runs_mevents_per_s.length} runs: min ${min(r.runs_mevents_per_s).toFixed(2)}, median ${r.median_mevents_per_s.toFixed(2)}, max ${max(r.runs_mevents_per_s).toFixed(2)} Mevents/s`,
       );
   }
-  const vc = summary.ratios['view/copy'];
-  if (vc !== undefined) lines.push(`view/copy speedup: ${vc.toFixed(2)}x (median of per-round ratios)`);
+  const shown = Object.entries(summary.ratios);
+  if (shown.length) {
+    lines.push('ratios (median of per-round ratios; copy/native = JS copy ÷ native-copy, view/native = JS view ÷ native in place):');
+    for (const [key, value] of shown) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
+  }
   return lines.join('\n');
 }
 

@@ -11,7 +11,9 @@ import type { ModeName } from '../shared/types.js';
 import { MAX_PRODUCERS } from '../shared/event.js';
 import { bytes, choice, count, cpuList, duration, human } from './arg-parsers.js';
 
-export const MODE_CHOICES = ['copy', 'view', 'both'] as const;
+export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
+/** What --mode both / all expand to; `all` adds the native references (in place and copying). */
+export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy'] };
 export const POLL_CHOICES = ['spin', 'epoll'] as const;
 export const WAKEUP_CHOICES = ['adaptive', 'none', 'force'] as const;
 export type PollStrategy = (typeof POLL_CHOICES)[number];
@@ -109,7 +111,7 @@ export function toConfig(raw: RawOptions, explicit: (name: string) => boolean = 
     const stray = PIPELINE_ONLY.find((name) => explicit(name));
     if (stray) throw new InvalidArgumentError(`--${kebab(stray)} needs --producers N (it applies to the concurrent pipeline only)`);
   }
-  const modes: ModeName[] = raw.mode === 'both' ? ['copy', 'view'] : [raw.mode];
+  const modes: ModeName[] = raw.mode === 'both' || raw.mode === 'all' ? MODE_GROUPS[raw.mode] : [raw.mode];
   const perEvent = recordSize(raw.eventSize);
   const fit = Math.floor(raw.ringSize / perEvent);
   if (raw.producers === undefined && raw.events > fit)

@@ -8,6 +8,7 @@ import type { RingMemory } from '../shared/ring-layout.js';
 import { MODE_LABELS, type DrainOutcome, type ModeName } from '../shared/types.js';
 import { CopyBuffer, drainCopy, drainView, type IdleHandler } from './drain.js';
 import { EventSink } from './event-sink.js';
+import { drainNative, nativeConsumerFor } from './native-consumer.js';
 import type { RingReader } from './ring-reader.js';
 
 export interface DrainContext {
@@ -18,11 +19,15 @@ export interface DrainContext {
   /** Each producer's next sequence number when the run began. */
   startSeq: ArrayLike<number>;
   idle: IdleHandler;
+  /** The sink to feed (the pipeline passes one that also records latency); default: a plain EventSink. */
+  sink?: EventSink;
 }
 
 export interface ConsumerMode {
   name: ModeName;
   label: string;
+  /** One-time set-up for this ring, called before the clock starts (the native modes map the ring here). */
+  prepare?(ctx: DrainContext): void;
   drain(ctx: DrainContext): DrainOutcome;
 }
 
@@ -42,7 +47,7 @@ export const CONSUMER_MODES: Record<ModeName, ConsumerMode> = {
     name: 'copy',
     label: MODE_LABELS.copy,
     drain(ctx) {
-      const sink = new EventSink(ctx.startSeq);
+      const sink = ctx.sink ?? new EventSink(ctx.startSeq);
       drainCopy(ctx.reader, sink, ctx.idle, new CopyBuffer(ctx.eventSize));
       return outcome(sink);
     },
@@ -51,9 +56,21 @@ export const CONSUMER_MODES: Record<ModeName, ConsumerMode> = {
     name: 'view',
     label: MODE_LABELS.view,
     drain(ctx) {
-      const sink = new EventSink(ctx.startSeq);
+      const sink = ctx.sink ?? new EventSink(ctx.startSeq);
       drainView(ctx.reader, sink, ctx.idle);
       return outcome(sink);
     },
+  },
+  native: {
+    name: 'native',
+    label: MODE_LABELS.native,
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place'),
+    drain: (ctx) => drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place'), ctx.startSeq, ctx.idle),
+  },
+  'native-copy': {
+    name: 'native-copy',
+    label: MODE_LABELS['native-copy'],
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy'),
+    drain: (ctx) => drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy'), ctx.startSeq, ctx.idle),
   },
 };

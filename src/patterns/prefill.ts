@@ -5,6 +5,7 @@
  * program and mapping, so drift hits all modes alike.
  */
 import { CONSUMER_MODES, type DrainContext } from '../consumer/modes.js';
+import { releaseNativeConsumers } from '../consumer/native-consumer.js';
 import { BUSY, RingReader } from '../consumer/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
 import { Session } from '../shared/session.js';
@@ -33,26 +34,25 @@ export interface PrefillRun {
 export function runPrefill(config: PrefillConfig, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
   const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize });
   try {
-    const reader = new RingReader(session.ring, { batch: config.batch });
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
     const rounds = interleave(config.modes, config.warmup + config.runs);
     rounds.forEach((order, round) => {
       for (const mode of order) {
-        const run = prefillOnce(session, reader, packet, config, mode, round);
+        const run = prefillOnce(session, packet, config, mode, round);
         runs.push(run);
         onRun(run);
       }
     });
     return runs;
   } finally {
+    releaseNativeConsumers();
     session.close();
   }
 }
 
 function prefillOnce(
   session: Session,
-  reader: RingReader,
   packet: Uint8Array,
   config: PrefillConfig,
   mode: ModeName,
@@ -64,7 +64,9 @@ function prefillOnce(
   session.produce(packet, config.events);
   const after = session.readState();
   const ctx: DrainContext = {
-    reader,
+    // A fresh reader starts at the published consumer position: the native
+    // modes (libbpf) advance it behind a RingReader's back.
+    reader: new RingReader(session.ring, { batch: config.batch }),
     ring: session.ring,
     ringFd: session.object.ringFd,
     eventSize: config.eventSize,
@@ -73,6 +75,7 @@ function prefillOnce(
     // A busy record cannot happen here, but if it did, waiting is the rule.
     idle: (status) => status === BUSY,
   };
+  CONSUMER_MODES[mode].prepare?.(ctx);
   const start = process.hrtime.bigint();
   const outcome = CONSUMER_MODES[mode].drain(ctx);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,11 +1,13 @@
 /** Types shared by the runner, the workers and the reports. */
 
 /** How a consumer reads records: copied into a buffer, in place, or by the native C++ reference. */
-export type ModeName = 'copy' | 'view';
+export type ModeName = 'copy' | 'view' | 'native' | 'native-copy';
 
 export const MODE_LABELS: Record<ModeName, string> = {
   copy: 'read-into (copy)',
   view: 'read-view (zero-copy)',
+  native: 'native libbpf (in place)',
+  'native-copy': 'native libbpf (memcpy)',
 };
 
 export interface LatencySummary {
