@@ -17,6 +17,10 @@ function parseOrExit(argv: string[]): BenchConfig {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+      if (err.code === 'commander.excessArguments') {
+        process.stderr.write('bench: unexpected argument: every input is a --flag (--json and --stress take no value); see --help\n');
+        process.exit(2);
+      }
       process.stderr.write(`bench: ${err.message.replace(/^error: /, '')}\n`);
       process.exit(2);
     }

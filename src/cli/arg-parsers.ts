@@ -3,6 +3,9 @@
  * message naming the flag and what it allows; src/bench.ts turns that into one
  * line on stderr and exit code 2, before anything is loaded into the kernel.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -21,8 +24,9 @@ export function count(flag: string, min: number, max: number): (value: string) =
 /** Byte sizes: an integer with an optional K/M/G (binary) suffix. */
 export function bytes(flag: string, min: number, max: number, powerOfTwo = false): (value: string) => number {
   return (value) => {
-    const m = /^(\d+)\s*([kKmMgG]?)i?[bB]?$/.exec(value.trim());
-    const n = m ? Number(m[1]) * UNITS[m[2].toLowerCase()] : NaN;
+    // 4096, 4K, 4KiB, 4kb, 64M, 1G; an `i` only after a unit letter.
+    const m = /^(\d+)\s*(?:([kKmMgG])i?)?[bB]?$/.exec(value.trim());
+    const n = m ? Number(m[1]) * UNITS[(m[2] ?? '').toLowerCase()] : NaN;
     const rule = `${powerOfTwo ? 'a power of two' : 'a size'} from ${human(min)} to ${human(max)}`;
     if (!Number.isSafeInteger(n) || n < min || n > max || (powerOfTwo && (n & (n - 1)) !== 0))
       throw new InvalidArgumentError(`${flag} must be ${rule}, got '${value}'`);
@@ -30,15 +34,21 @@ export function bytes(flag: string, min: number, max: number, powerOfTwo = false
   };
 }
 
-/** Durations with a unit: 500ms, 5s, 2m, 1h. Returns milliseconds. */
-export function duration(flag: string, minMs: number, maxMs: number): (value: string) => number {
+/**
+ * Durations with a unit: 500ms, 5s, 2m, 1h. Returns milliseconds. With
+ * `bareMs`, a number without a unit is taken as milliseconds (for flags that
+ * were documented in ms); without it a unit is required, so "--duration 10"
+ * is not silently read as 10 ms.
+ */
+export function duration(flag: string, minMs: number, maxMs: number, bareMs = false): (value: string) => number {
   const scale: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
   return (value) => {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-    const ms = m ? Number(m[1]) * scale[m[2]] : NaN;
+    const m = (bareMs ? /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/ : /^(\d+(?:\.\d+)?)(ms|s|m|h)$/).exec(value.trim());
+    const ms = m ? Number(m[1]) * scale[m[2] ?? 'ms'] : NaN;
     if (!Number.isFinite(ms) || ms < minMs || ms > maxMs)
       throw new InvalidArgumentError(
-        `${flag} must be a duration with a unit (ms, s, m, h) from ${fmtMs(minMs)} to ${fmtMs(maxMs)}, got '${value}'`,
+        `${flag} must be a duration ${bareMs ? '(ms, s, m, h; a bare number is ms)' : 'with a unit (ms, s, m, h)'} ` +
+          `from ${fmtMs(minMs)} to ${fmtMs(maxMs)}, got '${value}'`,
       );
     return ms;
   };
@@ -52,18 +62,89 @@ export function choice<T extends string>(flag: string, allowed: readonly T[]): (
   };
 }
 
-/** A comma-separated list of CPU ids, each below `cpuCount`. */
-export function cpuList(flag: string, cpuCount: number): (value: string) => number[] {
-  const one = count(flag, 0, cpuCount - 1);
+/**
+ * The CPUs this process may run on (its affinity mask, /proc/self/status
+ * Cpus_allowed_list, e.g. "0-3,6"): pinning to any other CPU fails in
+ * sched_setaffinity() with EINVAL, even when the CPU exists, so these are the
+ * ids a CPU flag may name. Falls back to 0..os.cpus().length - 1.
+ */
+export function allowedCpus(): number[] {
+  try {
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1];
+    if (list) return parseCpuRanges(list);
+  } catch {
+    // not Linux /proc: fall through
+  }
+  return Array.from({ length: os.cpus().length }, (_, i) => i);
+}
+
+/** "0-3,6" -> [0, 1, 2, 3, 6] */
+export function parseCpuRanges(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [lo, hi = lo] = part.split('-').map(Number);
+    for (let c = lo; c <= hi; c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/** One CPU id, which must be in `allowed`. */
+export function cpuId(flag: string, allowed: readonly number[]): (value: string) => number {
+  return (value) => {
+    const id = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!allowed.includes(id))
+      throw new InvalidArgumentError(`${flag} must be a CPU id this process may run on (${rangesText(allowed)}), got '${value}'`);
+    return id;
+  };
+}
+
+/** A comma-separated list of CPU ids, each in `allowed`. */
+export function cpuList(flag: string, allowed: readonly number[]): (value: string) => number[] {
+  const one = cpuId(flag, allowed);
   return (value) => {
     try {
       return value.split(',').map((v) => one(v));
     } catch {
       throw new InvalidArgumentError(
-        `${flag} must be CPU ids from 0 to ${cpuCount - 1} (comma-separated), got '${value}'`,
+        `${flag} must be comma-separated CPU ids this process may run on (${rangesText(allowed)}), got '${value}'`,
       );
     }
   };
+}
+
+/**
+ * An output file: the path must not be a directory and its directory must
+ * exist and be writable, checked now so a long run does not fail at the end.
+ */
+export function outputFile(flag: string): (value: string) => string {
+  return (value) => {
+    const target = path.resolve(value);
+    let problem: string | undefined;
+    if (value.trim() === '') problem = 'is empty';
+    else if (fs.existsSync(target) && fs.statSync(target).isDirectory()) problem = 'is a directory';
+    else {
+      try {
+        fs.accessSync(path.dirname(target), fs.constants.W_OK);
+        if (fs.existsSync(target)) fs.accessSync(target, fs.constants.W_OK);
+      } catch (err) {
+        problem = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `is in a directory that does not exist` : 'is not writable';
+      }
+    }
+    if (problem) throw new InvalidArgumentError(`${flag} must be a writable file path: '${value}' ${problem}`);
+    return target;
+  };
+}
+
+function rangesText(ids: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+    parts.push(j === i ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }
 
 function fmt(n: number): string {

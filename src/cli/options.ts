@@ -9,7 +9,7 @@ import { MAX_EVENT_SIZE, MIN_EVENT_SIZE } from '../shared/event.js';
 import { MAX_RING_SIZE, recordSize } from '../shared/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
 import { MAX_PRODUCERS } from '../shared/event.js';
-import { bytes, choice, count, cpuList, duration, human } from './arg-parsers.js';
+import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, human, outputFile } from './arg-parsers.js';
 
 export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
 /** What --mode both / all expand to; `all` adds the native references (in place and copying). */
@@ -22,6 +22,9 @@ export type WakeupMode = (typeof WAKEUP_CHOICES)[number];
 export const SUBMIT_FLAGS: Record<WakeupMode, number> = { adaptive: 0, none: 1, force: 2 };
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
+/** CPU ids --consumer-cpu / --producer-cpus may name: this process's affinity mask. */
+const CPUS = allowedCpus();
+const CPUS_TEXT = CPUS.length === CPUS[CPUS.length - 1] + 1 ? `0..${CPUS.length - 1}` : CPUS.join(',');
 
 /** The concurrent pattern (--producers N): producers and the consumer run at once. */
 export interface PipelineConfig {
@@ -88,7 +91,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--mode <mode>', 'consumer modes to measure').argParser(choice('--mode', MODE_CHOICES)).default('both'))
     .addOption(new Option('--event-size <bytes>', `whole sample size, header included (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(bytes('--event-size', MIN_EVENT_SIZE, MAX_EVENT_SIZE)).default(128))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (${human(PAGE_SIZE)}..${human(MAX_RING_SIZE)}; K/M/G suffixes)`).argParser(bytes('--ring-size', PAGE_SIZE, MAX_RING_SIZE, true)).default(512 * 1024 ** 2, '512M'))
-    .addOption(new Option('--read-timeout <ms>', 'longest single wait for data, in milliseconds (1..60000)').argParser(count('--read-timeout', 1, 60_000)).default(100))
+    .addOption(new Option('--read-timeout <time>', 'longest single wait for data: 100ms, 2s (a bare number is ms; 1ms..60s)').argParser(duration('--read-timeout', 1, 60_000, true)).default(100))
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf)').argParser(count('--batch', 1, 1_000_000)).default(1))
     .addOption(new Option('--runs <count>', 'measured rounds; each round runs every mode once, interleaved (1..1000)').argParser(count('--runs', 1, 1000)).default(5))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds before the measured ones (0..100)').argParser(count('--warmup', 0, 100)).default(1))
@@ -99,9 +102,9 @@ export function buildCommand(): Command {
     .addOption(new Option('--rate <events/s>', 'total events per second over all producers, paced open-loop (1..1,000,000,000; k/M suffixes)').argParser(count('--rate', 1, 1e9)))
     .addOption(new Option('--poll <strategy>', 'how the consumer waits for data').argParser(choice('--poll', POLL_CHOICES)).default('epoll'))
     .addOption(new Option('--wakeup <mode>', 'the program\'s submit flag: adaptive (0), none (BPF_RB_NO_WAKEUP), force (BPF_RB_FORCE_WAKEUP)').argParser(choice('--wakeup', WAKEUP_CHOICES)).default('adaptive'))
-    .addOption(new Option('--histogram <file>', 'write the latency distribution in HdrHistogram text (.hgrm) format'))
-    .addOption(new Option('--consumer-cpu <id>', `pin the consumer thread to this CPU (0..${cpuCount - 1}; default: not pinned)`).argParser(count('--consumer-cpu', 0, cpuCount - 1)))
-    .addOption(new Option('--producer-cpus <ids>', `pin producer i to the i-th CPU of this comma-separated list, cycling (0..${cpuCount - 1}; default: not pinned)`).argParser(cpuList('--producer-cpus', cpuCount)))
+    .addOption(new Option('--histogram <file>', 'write the latency distribution in HdrHistogram text (.hgrm) format').argParser(outputFile('--histogram')))
+    .addOption(new Option('--consumer-cpu <id>', `pin the consumer thread to this CPU (${CPUS_TEXT}; default: not pinned)`).argParser(cpuId('--consumer-cpu', CPUS)))
+    .addOption(new Option('--producer-cpus <ids>', `pin producer i to the i-th CPU of this comma-separated list, cycling (${CPUS_TEXT}; default: not pinned)`).argParser(cpuList('--producer-cpus', CPUS)))
     .addOption(new Option('--stress', 'stress mode: cycle event sizes and modes for --duration, verify everything, print status lines').default(false))
     .allowExcessArguments(false);
 }
