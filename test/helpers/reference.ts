@@ -1,0 +1,50 @@
+/**
+ * Independent expectations for tests: the checksum recomputed with BigInt and
+ * DataView from first principles, and the events the BPF program must produce.
+ */
+import { EVENT_HEADER_SIZE, SEQ_BITS } from '../../dist/shared/event.js';
+
+const MASK32 = 0xffffffffn;
+
+/** The checksum of a set of samples, as src/shared/event.ts documents it. */
+export function referenceChecksum(samples: Iterable<Uint8Array>): string {
+  let A = 0n;
+  let B = 0n;
+  for (const sample of samples) {
+    const words = Math.ceil(sample.length / 4);
+    const padded = new Uint8Array(words * 4);
+    padded.set(sample);
+    const view = new DataView(padded.buffer);
+    let a = BigInt(sample.length);
+    let b = 0n;
+    for (let i = 2; i < words; i++) {
+      const w = BigInt(view.getUint32(i * 4, true));
+      a += w;
+      b += BigInt(i) * w;
+    }
+    A += a;
+    B += b;
+  }
+  return (B & MASK32).toString(16).padStart(8, '0') + (A & MASK32).toString(16).padStart(8, '0');
+}
+
+/**
+ * The sample the program writes for (producer, seq): any timestamp, the tag,
+ * then the packet's first eventSize - 16 bytes.
+ */
+export function expectedSample(packet: Uint8Array, eventSize: number, producer: number, seq: number): Uint8Array {
+  const sample = new Uint8Array(eventSize);
+  const view = new DataView(sample.buffer);
+  view.setBigUint64(0, 0xdeadbeefn, true); // timestamp: not part of the checksum
+  view.setBigUint64(8, (BigInt(producer) << BigInt(SEQ_BITS)) | BigInt(seq), true);
+  sample.set(packet.subarray(0, eventSize - EVENT_HEADER_SIZE), EVENT_HEADER_SIZE);
+  return sample;
+}
+
+export function* expectedSamples(packet: Uint8Array, eventSize: number, producer: number, seqs: Iterable<number>): Generator<Uint8Array> {
+  for (const seq of seqs) yield expectedSample(packet, eventSize, producer, seq);
+}
+
+export function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
