@@ -23,6 +23,14 @@ export const EMPTY = -1;
 /** peek()/readInto(): the next record is reserved but not yet submitted. Retry later, never skip it. */
 export const BUSY = -2;
 
+/**
+ * readInto() copies samples up to this size with a 32-bit word loop and larger
+ * ones with TypedArray.prototype.set (memmove): measured on Node 20, the loop
+ * wins below a few hundred bytes, where set()'s subarray() view costs more
+ * than the copy itself.
+ */
+export const COPY_BY_WORDS_MAX = 256;
+
 export interface RingReaderOptions {
   /** Publish the consumer position every `batch` records (1 = after each record, like libbpf). */
   batch?: number;
@@ -52,6 +60,8 @@ export class RingReader {
   private producerLow: number;
   private recordBytes = 0;
   private uncommitted = 0;
+  private dstBytes: Uint8Array | undefined;
+  private dstWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
   constructor(ring: RingMemory, options: RingReaderOptions = {}) {
     this.words = new Int32Array(ring.producer);
@@ -116,12 +126,29 @@ export class RingReader {
   readInto(dst: Uint8Array): number {
     const length = this.peek();
     if (length < 0) return length;
-    // TypedArray.prototype.set between two Uint8Arrays is a memmove in V8; the
-    // subarray() view it needs is the one allocation per record.
     const from = this.sampleOffset;
-    dst.set(this.bytes.subarray(from, from + length));
+    if (length <= COPY_BY_WORDS_MAX) {
+      // Small samples: a word loop, no allocation. Both offsets are multiples of 8.
+      const src = this.words;
+      const dstWords = this.wordsOf(dst);
+      for (let i = 0, at = (from / 4) | 0, n = (length + 3) >> 2; i < n; i++) dstWords[i] = src[at + i];
+    } else {
+      // Larger samples: TypedArray.prototype.set between Uint8Arrays is a memmove
+      // in V8; the subarray() view it needs is the one allocation per record.
+      dst.set(this.bytes.subarray(from, from + length));
+    }
     this.consume();
     return length;
+  }
+
+  /** The Int32Array view of a copy buffer, cached for the buffer last used. */
+  private wordsOf(dst: Uint8Array): Int32Array {
+    if (this.dstBytes !== dst) {
+      if (dst.byteOffset & 3 || dst.byteLength & 3) throw new RangeError('readInto: the buffer must be 4-byte aligned and sized');
+      this.dstBytes = dst;
+      this.dstWords = new Int32Array(dst.buffer, dst.byteOffset, dst.byteLength >> 2);
+    }
+    return this.dstWords;
   }
 
   /**

@@ -39,13 +39,16 @@ export function buildPacket(producerId: number, eventSize: number): Uint8Array {
 }
 
 /**
- * Order-independent checksum of a stream of events. Per event: a Fletcher-style
- * pair over the sample's little-endian 32-bit words from byte 8 on (the
- * timestamp is left out: it differs between runs and modes; a trailing partial
- * word is zero-padded), seeded with the sample length:
- *     a = len; b = 0; for each word w: a += w; b += a        (mod 2^32)
- * The stream's checksum sums every event's a and b (mod 2^32), so it does not
- * depend on how producers interleave. Printed as 16 hex digits, b then a.
+ * Order-independent checksum of a stream of events. Per event, over the
+ * sample's little-endian 32-bit words w[i] from i = 2 on (words 0 and 1 are the
+ * timestamp, which differs between runs and is left out; a trailing partial
+ * word is zero-padded):
+ *     a = len + sum(w[i])        b = sum(i * w[i])        (mod 2^32)
+ * b makes the sum position-sensitive (moved or swapped words change it) yet
+ * keeps no dependency chain between words, so the loop runs two independent
+ * lanes. The stream's checksum sums every event's a and b (mod 2^32), so it
+ * does not depend on how producers interleave. Printed as 16 hex digits, b
+ * then a. The native consumer (native/src/native_consumer.cc) computes the same.
  */
 export class Checksum {
   a = 0;
@@ -53,22 +56,35 @@ export class Checksum {
 
   /** Adds one sample at byteOffset (a multiple of 4) of `words` / `bytes` (views of one buffer). */
   add(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
-    let a = length | 0;
-    let b = 0;
-    const whole = length & ~3;
-    const end = (byteOffset + whole) >>> 2;
-    for (let i = (byteOffset + 8) >>> 2; i < end; i++) {
-      a = (a + words[i]) | 0;
-      b = (b + a) | 0;
+    const base = (byteOffset / 4) | 0;
+    const whole = length >> 2;
+    let a0 = length | 0;
+    let a1 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    let i = 2;
+    for (; i + 1 < whole; i += 2) {
+      const w0 = words[base + i];
+      const w1 = words[base + i + 1];
+      a0 = (a0 + w0) | 0;
+      a1 = (a1 + w1) | 0;
+      b0 = (b0 + Math.imul(w0, i)) | 0;
+      b1 = (b1 + Math.imul(w1, i + 1)) | 0;
+    }
+    if (i < whole) {
+      const w = words[base + i];
+      a0 = (a0 + w) | 0;
+      b0 = (b0 + Math.imul(w, i)) | 0;
+      i++;
     }
     if (length & 3) {
       let w = 0;
-      for (let k = 0, at = byteOffset + whole; k < (length & 3); k++) w |= bytes[at + k] << (8 * k);
-      a = (a + w) | 0;
-      b = (b + a) | 0;
+      for (let k = 0, at = byteOffset + (whole << 2); k < (length & 3); k++) w |= bytes[at + k] << (8 * k);
+      a0 = (a0 + w) | 0;
+      b0 = (b0 + Math.imul(w, i)) | 0;
     }
-    this.a = (this.a + a) | 0;
-    this.b = (this.b + b) | 0;
+    this.a = (this.a + a0 + a1) | 0;
+    this.b = (this.b + b0 + b1) | 0;
   }
 
   hex(): string {

@@ -40,14 +40,28 @@ export class Session {
     addon().resetState(this.object.stateFd);
   }
 
-  /** Runs the program `events` times with `packet`, in test runs of at most 2^31 - 1 repeats. */
-  produce(packet: Uint8Array, events: number): void {
+  /**
+   * Produces `events` events as `producerId` (the id inside `packet`), in test
+   * runs of at most 2^31 - 1 repeats. The kernel ends a test run early with
+   * EINTR when a signal is pending (a profiler's SIGPROF, a Ctrl-C), after
+   * some of the repeats ran; the program's own sequence counter says how many,
+   * so the rest is run again. `shouldStop` is asked after each interruption.
+   * Returns the number of events produced (all of them unless stopped).
+   */
+  produce(packet: Uint8Array, events: number, producerId = 0, shouldStop: () => boolean = () => false): number {
     const native = addon();
-    for (let left = events; left > 0; ) {
-      const repeat = Math.min(left, 0x7fffffff);
-      native.testRun(this.object.progFd, packet, repeat);
-      left -= repeat;
+    const start = this.readState().nextSeq[producerId];
+    let done = 0;
+    while (done < events) {
+      try {
+        native.testRun(this.object.progFd, packet, Math.min(events - done, 0x7fffffff));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINTR') throw err;
+      }
+      done = this.readState().nextSeq[producerId] - start;
+      if (done < events && shouldStop()) break;
     }
+    return done;
   }
 
   close(): void {
