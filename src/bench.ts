@@ -9,6 +9,7 @@ import { CommanderError } from 'commander';
 import { parseArgs, type BenchConfig } from './cli/options.js';
 import { missingPrivileges, PRIVILEGE_ADVICE } from './cli/privileges.js';
 import { runPrefill } from './patterns/prefill.js';
+import { runPipelineCommand } from './pipeline-command.js';
 import { formatJson, formatText, summarize } from './report.js';
 
 function parseOrExit(argv: string[]): BenchConfig {
@@ -21,7 +22,8 @@ function parseOrExit(argv: string[]): BenchConfig {
         process.stderr.write('bench: unexpected argument: every input is a --flag (--json and --stress take no value); see --help\n');
         process.exit(2);
       }
-      process.stderr.write(`bench: ${err.message.replace(/^error: /, '')}\n`);
+      // One line, always: commander puts its "(Did you mean --events?)" hint on a line of its own.
+      process.stderr.write(`bench: ${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`);
       process.exit(2);
     }
     throw err;
@@ -35,6 +37,10 @@ function main(): void {
     process.stderr.write(`bench: ${denied}\n`);
     process.exit(1);
   }
+  if (config.pipeline) {
+    runPipelineCommand(config).then((code) => process.exit(code), fail);
+    return;
+  }
   const runs = runPrefill(config);
   const summary = summarize(config.modes, runs);
   process.stdout.write((config.json ? formatJson(summary) : formatText(config, summary)) + '\n');
@@ -44,11 +50,15 @@ function main(): void {
   }
 }
 
-try {
-  main();
-} catch (err) {
+function fail(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
   const advice = e.code === 'EPERM' ? ` (${PRIVILEGE_ADVICE})` : '';
   process.stderr.write(`bench: ${e.message ?? String(err)}${advice}\n`);
   process.exit(1);
+}
+
+try {
+  main();
+} catch (err) {
+  fail(err);
 }

@@ -1,0 +1,138 @@
+/**
+ * Bad input, flag by flag: the real CLI (node dist/bench.js) is spawned with
+ * each bad value and must exit with code 2, print exactly one line on stderr
+ * that names the flag, print no stack trace, and make no bpf() system call at
+ * all (strace counts them: nothing was loaded into the kernel). A control run
+ * with good flags shows the bpf() count does see a real load.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { missingPrivileges } from '../dist/cli/privileges.js';
+
+const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const STRACE = ['/usr/bin/strace', '/bin/strace', '/usr/sbin/strace'].find((p) => fs.existsSync(p));
+
+interface Case {
+  args: string[];
+  /** What the one stderr line must name (the flag, or the unknown word). */
+  names: string;
+}
+
+// A CPU id outside this machine's CPUs, counted independently of the CLI.
+const NO_SUCH_CPU = String(os.cpus().length);
+const MISSING_DIR = path.join(os.tmpdir(), `no-such-dir-${process.pid}`, 'latency.hgrm');
+
+const CASES: Case[] = [
+  // -n / --events: type, range, and more than fits the ring in a prefill
+  { args: ['-n', '0'], names: '--events' },
+  { args: ['--events', '-5'], names: '--events' },
+  { args: ['--events', 'lots'], names: '--events' },
+  { args: ['--events', '1.5'], names: '--events' },
+  { args: ['--events', '2000000', '--ring-size', '64K'], names: '--events' },
+  { args: ['--events'], names: '--events' },
+  // --mode: unknown modes
+  { args: ['--mode', 'fast'], names: '--mode' },
+  { args: ['--mode', ''], names: '--mode' },
+  // --event-size: below the event header, above what the packet can carry, junk
+  { args: ['--event-size', '8'], names: '--event-size' },
+  { args: ['--event-size', '4096'], names: '--event-size' },
+  { args: ['--event-size', '100i'], names: '--event-size' },
+  { args: ['--event-size', '-16'], names: '--event-size' },
+  // --ring-size: not a power of two, below a page, above what one typed array can map
+  { args: ['--ring-size', '3000'], names: '--ring-size' },
+  { args: ['--ring-size', '12K'], names: '--ring-size' },
+  { args: ['--ring-size', '2K'], names: '--ring-size' },
+  { args: ['--ring-size', '2G'], names: '--ring-size' },
+  { args: ['--ring-size', '1T'], names: '--ring-size' },
+  // --read-timeout: zero, too long, junk unit
+  { args: ['--read-timeout', '0'], names: '--read-timeout' },
+  { args: ['--read-timeout', '2m'], names: '--read-timeout' },
+  { args: ['--read-timeout', '5 fortnights'], names: '--read-timeout' },
+  // --batch, --runs, --warmup
+  { args: ['--batch', '0'], names: '--batch' },
+  { args: ['--batch', '2M'], names: '--batch' },
+  { args: ['--runs', '0'], names: '--runs' },
+  { args: ['--runs', '1001'], names: '--runs' },
+  { args: ['--warmup', '-1'], names: '--warmup' },
+  { args: ['--warmup', '101'], names: '--warmup' },
+  // --json takes no value
+  { args: ['--json', 'yes'], names: '--json' },
+  // --producers
+  { args: ['--producers', '0'], names: '--producers' },
+  { args: ['--producers', '65'], names: '--producers' },
+  { args: ['--producers', 'two'], names: '--producers' },
+  { args: ['--producers', '4', '-n', '3'], names: '--events' },
+  // --chunk: range, and only with --producers
+  { args: ['--producers', '1', '--chunk', '0'], names: '--chunk' },
+  { args: ['--producers', '1', '--chunk', '2M'], names: '--chunk' },
+  { args: ['--chunk', '100'], names: '--chunk' },
+  // --duration: a unit is required; range
+  { args: ['--producers', '1', '--duration', '10'], names: '--duration' },
+  { args: ['--producers', '1', '--duration', '0s'], names: '--duration' },
+  { args: ['--producers', '1', '--duration', '25h'], names: '--duration' },
+  { args: ['--producers', '1', '--duration', '10 minutes'], names: '--duration' },
+  { args: ['--duration', '5s'], names: '--duration' },
+  // --rate: range, and at least one event per second per producer
+  { args: ['--producers', '1', '--rate', '0'], names: '--rate' },
+  { args: ['--producers', '1', '--rate', '2000M'], names: '--rate' },
+  { args: ['--producers', '4', '--rate', '3'], names: '--rate' },
+  // --poll, --wakeup: unknown choices
+  { args: ['--producers', '1', '--poll', 'busy'], names: '--poll' },
+  { args: ['--producers', '1', '--wakeup', 'always'], names: '--wakeup' },
+  // --histogram: where it could not be written
+  { args: ['--producers', '1', '--histogram', MISSING_DIR], names: '--histogram' },
+  { args: ['--producers', '1', '--histogram', os.tmpdir()], names: '--histogram' },
+  // --consumer-cpu, --producer-cpus: CPUs that do not exist here
+  { args: ['--producers', '1', '--consumer-cpu', NO_SUCH_CPU], names: '--consumer-cpu' },
+  { args: ['--producers', '1', '--consumer-cpu', '-1'], names: '--consumer-cpu' },
+  { args: ['--producers', '1', '--producer-cpus', `0,${NO_SUCH_CPU}`], names: '--producer-cpus' },
+  { args: ['--producers', '1', '--producer-cpus', '0,,1'], names: '--producer-cpus' },
+  // --stress: needs --producers and --duration
+  { args: ['--stress'], names: '--stress' },
+  { args: ['--stress', '--producers', '2'], names: '--stress' },
+  // unknown flags, stray arguments
+  { args: ['--evnets', '10'], names: '--evnets' },
+  { args: ['-x'], names: '-x' },
+  { args: ['prefill'], names: 'argument' },
+];
+
+/** Runs the CLI, under strace when available, and returns what it did. */
+function runCli(args: string[]): { status: number | null; stderr: string; bpfCalls: number | undefined; ms: number } {
+  const trace = STRACE ? path.join(os.tmpdir(), `bad-input-${process.pid}-${Math.random().toString(36).slice(2)}.strace`) : undefined;
+  const argv = trace
+    ? [STRACE, ['-f', '-qq', '-e', 'trace=bpf', '-e', 'signal=none', '-o', trace, process.execPath, BENCH, ...args]]
+    : [process.execPath, [BENCH, ...args]];
+  const started = Date.now();
+  const r = spawnSync(argv[0] as string, argv[1] as string[], { encoding: 'utf8', timeout: 30_000 });
+  const ms = Date.now() - started;
+  let bpfCalls: number | undefined;
+  if (trace) {
+    bpfCalls = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /\bbpf\(/.test(l)).length;
+    fs.rmSync(trace, { force: true });
+  }
+  return { status: r.status, stderr: r.stderr, bpfCalls, ms };
+}
+
+test('strace sees the bpf() calls of a real load (control for the "nothing loaded" checks)', { skip: !STRACE ? 'strace not installed' : missingPrivileges() ?? false }, () => {
+  const r = runCli(['-n', '100', '--runs', '1', '--warmup', '0', '--ring-size', '64K']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok((r.bpfCalls ?? 0) > 0, 'a good run must make bpf() calls, else the bad-input checks below prove nothing');
+});
+
+for (const c of CASES) {
+  test(`bad input: ${c.args.join(' ') || '(none)'}`, () => {
+    const r = runCli(c.args);
+    assert.equal(r.status, 2, `exit code; stderr: ${r.stderr}`);
+    assert.ok(r.stderr.endsWith('\n'), 'stderr ends with a newline');
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, `exactly one line on stderr, got:\n${r.stderr}`);
+    assert.ok(lines[0].includes(c.names), `the line names ${c.names}: ${lines[0]}`);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    assert.doesNotMatch(r.stderr, /Error:|TypeError|RangeError/, 'no raw exception text');
+    if (r.bpfCalls !== undefined) assert.equal(r.bpfCalls, 0, 'no bpf() system call: nothing was loaded');
+  });
+}
