@@ -1,0 +1,42 @@
+/** What the main thread hands the pipeline's consumer worker, and what it posts back. */
+import type { PollStrategy } from '../cli/options.js';
+import type { ProducerState } from '../shared/native.js';
+import type { RingMemory } from '../shared/ring-layout.js';
+import type { DrainOutcome, LatencySummary } from '../shared/types.js';
+
+export type PipelineMode = 'copy' | 'view';
+
+export interface ConsumerTask {
+  mode: PipelineMode;
+  ring: RingMemory;
+  ringFd: number;
+  stateFd: number;
+  eventSize: number;
+  batch: number;
+  poll: PollStrategy;
+  readTimeoutMs: number;
+  producers: number;
+  /** The program's counters when this mode's run began. */
+  start: ProducerState;
+  cpu: number | undefined;
+  /** The ControlBlock's buffer. */
+  control: SharedArrayBuffer;
+  startTimeoutMs: number;
+}
+
+export interface ConsumerReport {
+  outcome: DrainOutcome;
+  /** Checksum expected from the consumed events' (producer, sequence) pairs and the packets. */
+  expectedChecksum: string;
+  wrongLength: number;
+  latency: LatencySummary | null;
+  /** The latency distribution in HdrHistogram's .hgrm text format, values in ns. */
+  hgrm: string;
+  /** Clock reading after the last event was handled (process.hrtime ns). */
+  lastEventNs: number;
+  /** Times the consumer waited in epoll_wait, and how many of those timed out. */
+  waits: number;
+  timeouts: number;
+  /** Why the consumer stopped, when it was not because every event was accounted for. */
+  stoppedEarly: string | undefined;
+}

@@ -1,0 +1,117 @@
+/**
+ * The pipeline's consumer: one worker thread that drains the shared ring with
+ * the copy or view reader (CONSUMER_MODES, the same loops the prefill pattern
+ * times) while the producers run, and posts a ConsumerReport back.
+ *
+ * Waiting (--poll): `spin` re-reads the producer position at once; `epoll`
+ * blocks in epoll_wait for at most --read-timeout ms, so even with
+ * BPF_RB_NO_WAKEUP (no wake-ups ever) it only waits that long before looking
+ * again. A BUSY record (reserved, not yet submitted) is always spun on: its
+ * submit is a few instructions away in the kernel.
+ *
+ * Stopping: once every producer's last test run has returned, each of their
+ * events is in the ring or counted as dropped/discarded by the program, so the
+ * consumer stops as soon as consumed + dropped + discarded == produced (the
+ * program's counters, read through the state map). If the ring stays empty
+ * short of that for --read-timeout, or the run failed, it stops anyway and the
+ * verification reports the difference.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ControlBlock } from '../shared/control.js';
+import { addon, type ProducerState } from '../shared/native.js';
+import { sum } from '../shared/verify.js';
+import type { ConsumerReport, ConsumerTask } from './consumer-task.js';
+import { ExpectedChecksum } from './expected-checksum.js';
+import { LatencySink } from './latency-sink.js';
+import { CONSUMER_MODES } from './modes.js';
+import { BUSY, RingReader } from './ring-reader.js';
+
+/** Events the program has accounted for since `start`: produced, and dropped + discarded. */
+function accounting(now: ProducerState, start: ProducerState): { produced: number; lost: number } {
+  return {
+    produced: sum(now.nextSeq) - sum(start.nextSeq),
+    lost: sum(now.drops) - sum(start.drops) + sum(now.discards) - sum(start.discards),
+  };
+}
+
+function consume(task: ConsumerTask): ConsumerReport {
+  const native = addon();
+  const control = new ControlBlock(task.control);
+  if (task.cpu !== undefined) native.setAffinity(task.cpu);
+  const reader = new RingReader(task.ring, { batch: task.batch });
+  const sink = new LatencySink(task.start.nextSeq, task.eventSize);
+  const epfd = task.poll === 'epoll' ? native.epollOpen(task.ringFd) : -1;
+  let waits = 0;
+  let timeouts = 0;
+  let stoppedEarly: string | undefined;
+  let emptySinceMs: number | undefined;
+  try {
+    control.reportReady();
+    if (!control.awaitRelease(task.startTimeoutMs)) throw new Error('consumer: the run was stopped or never released');
+    const idle = (status: number): boolean => {
+      sink.flush();
+      if (status === BUSY) return true;
+      if (control.failed()) {
+        stoppedEarly = 'the run failed';
+        return false;
+      }
+      if (control.producersDone() >= task.producers) {
+        const { produced, lost } = accounting(native.readState(task.stateFd), task.start);
+        if (sink.events + lost >= produced) return false;
+        // Every producer is done, yet events are missing and the ring is empty:
+        // look again for at most --read-timeout, then let verification report it.
+        const now = performance.now();
+        emptySinceMs ??= now;
+        if (now - emptySinceMs > task.readTimeoutMs) {
+          stoppedEarly = `ring empty for ${task.readTimeoutMs} ms after the producers finished, ${produced - lost - sink.events} events short`;
+          return false;
+        }
+        return true;
+      }
+      if (epfd >= 0) {
+        waits++;
+        if (native.epollWait(epfd, task.readTimeoutMs) === 0) timeouts++;
+      }
+      return true;
+    };
+    const outcome = CONSUMER_MODES[task.mode].drain({
+      reader,
+      ring: task.ring,
+      ringFd: task.ringFd,
+      eventSize: task.eventSize,
+      startSeq: task.start.nextSeq,
+      idle,
+      sink,
+    });
+    sink.flush();
+    const h = sink.latencies.toHistogram();
+    return {
+      outcome,
+      expectedChecksum: new ExpectedChecksum(task.eventSize).hex(sink.perProducer, sink.seqLowSum, sink.seqHighSum),
+      wrongLength: sink.wrongLength,
+      latency:
+        h.totalCount === 0
+          ? null
+          : {
+              p50: h.getValueAtPercentile(50),
+              p90: h.getValueAtPercentile(90),
+              p99: h.getValueAtPercentile(99),
+              p999: h.getValueAtPercentile(99.9),
+              max: h.maxValue,
+            },
+      hgrm: h.totalCount === 0 ? '' : h.outputPercentileDistribution(5, 1),
+      lastEventNs: sink.lastEventNs,
+      waits,
+      timeouts,
+      stoppedEarly,
+    };
+  } catch (err) {
+    // Stop the producers too: nobody is draining the ring any more.
+    control.fail();
+    throw err;
+  } finally {
+    if (epfd >= 0) native.closeFd(epfd);
+  }
+}
+
+parentPort?.postMessage(consume(workerData as ConsumerTask));

@@ -1,0 +1,62 @@
+/**
+ * The pipeline consumer's sink: everything EventSink does (checksum, sequence
+ * check), plus each event's latency into an HdrHistogram, plus the sums the
+ * independent checksum check needs (expected-checksum.ts). A subclass used only
+ * by the pipeline, so the prefill pattern's sink stays as it is.
+ *
+ * Latency = consumer clock − the event's bpf_ktime_get_ns() timestamp. Both are
+ * CLOCK_MONOTONIC: process.hrtime is libuv's uv_hrtime, which reads
+ * CLOCK_MONOTONIC on Linux. Reading the clock costs about as much as handling
+ * an event, so it is read once per drained batch, *after* the batch: the
+ * timestamps of up to BATCH events are held, then recorded against one clock
+ * reading taken when the batch is done (or when the ring runs empty or busy,
+ * whichever comes first). Every latency is therefore an upper bound that
+ * includes the time to handle the rest of its batch, and is never negative.
+ */
+import { EventSink } from './event-sink.js';
+import { LatencyBuckets } from './latency-buckets.js';
+
+/** Events per clock reading. */
+export const LATENCY_BATCH = 64;
+
+export class LatencySink extends EventSink {
+  /** Latencies in ns, bucketed as HdrHistogram does (latency-buckets.ts). */
+  readonly latencies = new LatencyBuckets();
+  /** Sum (mod 2^32) of every event's sequence low half. */
+  seqLowSum = 0;
+  /** Sum (mod 2^32) of every event's producer << 16 | sequence high half. */
+  seqHighSum = 0;
+  /** Events whose sample length was not the configured event size. */
+  wrongLength = 0;
+  /** Clock reading (ns) at the last batch that held events: when the last event was handled. */
+  lastEventNs = 0;
+
+  private readonly pending = new Float64Array(LATENCY_BATCH);
+  private pendingCount = 0;
+
+  constructor(
+    startSeq: ArrayLike<number>,
+    readonly eventSize: number,
+  ) {
+    super(startSeq);
+  }
+
+  override accept(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
+    super.accept(words, bytes, byteOffset, length);
+    const w = byteOffset >>> 2;
+    this.pending[this.pendingCount++] = (words[w + 1] >>> 0) * 4294967296 + (words[w] >>> 0);
+    this.seqLowSum = (this.seqLowSum + words[w + 2]) | 0;
+    this.seqHighSum = (this.seqHighSum + words[w + 3]) | 0;
+    if (length !== this.eventSize) this.wrongLength++;
+    if (this.pendingCount === LATENCY_BATCH) this.flush();
+  }
+
+  /** Ends the current batch: one clock reading, one histogram entry per held event. */
+  flush(): void {
+    if (this.pendingCount === 0) return;
+    const now = Number(process.hrtime.bigint());
+    for (let i = 0; i < this.pendingCount; i++) this.latencies.record(Math.max(0, now - this.pending[i]));
+    this.pendingCount = 0;
+    this.lastEventNs = now;
+  }
+}

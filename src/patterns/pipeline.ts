@@ -1,0 +1,240 @@
+/**
+ * The concurrent pipeline (--producers N): a piscina pool of producer threads
+ * triggers the BPF program while one consumer worker drains the ring, both
+ * released together through the control block (src/shared/control.ts). Every
+ * mode runs on the same loaded program and ring, with the same producers and
+ * rate; the program's counters are reset between modes, so with -n and no
+ * drops every mode consumes identical events.
+ *
+ * Nothing waits without a bound: workers get STARTUP_TIMEOUT_MS to report
+ * ready; producers end with -n or --duration or when the run is stopped; the
+ * consumer's own waits are bounded by --read-timeout, and the main thread
+ * gives it CONSUMER_GRACE_MS past the producers before giving up on it. A
+ * failing producer or consumer marks the control block failed, which stops
+ * everyone, and the run ends with that error.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { SUBMIT_FLAGS, type BenchConfig, type PipelineConfig } from '../cli/options.js';
+import type { ConsumerReport, ConsumerTask, PipelineMode } from '../consumer/consumer-task.js';
+import { LATENCY_BATCH } from '../consumer/latency-sink.js';
+import { producerShare } from '../producer/pacing.js';
+import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
+import { ControlBlock } from '../shared/control.js';
+import { Session } from '../shared/session.js';
+import type { ModeName, ModeResult } from '../shared/types.js';
+import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
+
+/** How long workers get to start (thread start, addon load, pinning) and report ready. */
+export const STARTUP_TIMEOUT_MS = 15_000;
+/** How long past the last producer the consumer may take to finish draining. */
+export const CONSUMER_GRACE_MS = 60_000;
+
+export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
+
+/** One mode's result: the --json keys of ModeResult plus what the pipeline adds. */
+export interface PipelineModeResult extends ModeResult {
+  /** Events the producers made (consumed + dropped + discarded when verified). */
+  produced: number;
+  discards: number;
+  poll: string;
+  wakeup: string;
+  chunk: number;
+  /** --rate asked for, events/s over all producers; null: flat out. */
+  rate: number | null;
+  /** Produced events per second, from the release to the last producer's end. */
+  produced_per_s: number;
+  producer_seconds: number;
+  /** With --rate: the latest a chunk started after its scheduled time, ns. */
+  max_lateness_ns: number;
+  epoll_waits: number;
+  epoll_timeouts: number;
+  latency_clock: string;
+}
+
+export interface PipelineRun {
+  result: PipelineModeResult;
+  failures: string[];
+  /** The latency distribution in .hgrm text (ns); empty when nothing was consumed. */
+  hgrm: string;
+}
+
+const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
+
+/** Runs every mode of config.modes through the pipeline, one after the other. */
+export async function runPipeline(config: BenchConfig, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
+  const pipeline = config.pipeline;
+  if (!pipeline) throw new Error('runPipeline needs --producers');
+  const unsupported = config.modes.find((m) => !PIPELINE_MODES.includes(m));
+  if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline measures copy and view only`);
+  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[pipeline.wakeup] });
+  const pool = new Piscina<ProducerTask, ProducerReport>({
+    filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
+    minThreads: pipeline.producers,
+    maxThreads: pipeline.producers,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: Infinity,
+  });
+  try {
+    const runs: PipelineRun[] = [];
+    for (const mode of config.modes) {
+      const run = await runMode(session, pool, config, pipeline, mode as PipelineMode);
+      runs.push(run);
+      onRun(run);
+    }
+    if (runs.length > 1 && pipeline.events !== undefined && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
+      const checksums = new Set(runs.map((r) => r.result.checksum));
+      if (checksums.size > 1) runs[runs.length - 1].failures.push(`checksums disagree between modes over identical events: ${[...checksums].join(', ')}`);
+    }
+    return runs;
+  } finally {
+    await pool.destroy();
+    session.close();
+  }
+}
+
+async function runMode(
+  session: Session,
+  pool: Piscina<ProducerTask, ProducerReport>,
+  config: BenchConfig,
+  pipeline: PipelineConfig,
+  mode: PipelineMode,
+): Promise<PipelineRun> {
+  // Only while nothing produces: every mode's sequences start at 0.
+  session.resetState();
+  const before = session.readState();
+  const control = ControlBlock.create();
+  const consumerTask: ConsumerTask = {
+    mode,
+    ring: session.ring,
+    ringFd: session.object.ringFd,
+    stateFd: session.object.stateFd,
+    eventSize: config.eventSize,
+    batch: config.batch,
+    poll: pipeline.poll,
+    readTimeoutMs: config.readTimeoutMs,
+    producers: pipeline.producers,
+    start: before,
+    cpu: pipeline.consumerCpu,
+    control: control.buffer,
+    startTimeoutMs: STARTUP_TIMEOUT_MS,
+  };
+  const consumer = new Worker(path.join(__dirname, '..', 'consumer', 'consumer-worker.js'), { workerData: consumerTask });
+  const consumerDone = new Promise<ConsumerReport>((resolve, reject) => {
+    consumer.once('message', resolve);
+    consumer.once('error', (err) => reject(new Error(`consumer (${mode}) failed: ${err.message}`)));
+    consumer.once('exit', (code) => reject(new Error(`consumer (${mode}) exited with code ${code} before reporting`)));
+  });
+  const producerRuns = Array.from({ length: pipeline.producers }, (_, id) =>
+    pool.run(producerTask(session, config, pipeline, control, id)).catch((err: Error) => {
+      throw new Error(`producer ${id} failed: ${err.message}`);
+    }),
+  );
+  const everything = Promise.all([Promise.all(producerRuns), consumerDone]);
+  // The first failure anywhere stops everyone else.
+  everything.catch(() => control.fail());
+
+  try {
+    const ready = await Promise.race([control.waitAllReady(pipeline.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true)]);
+    if (!ready) {
+      control.fail();
+      await everything; // rethrows the worker's own error, if one failed
+      throw new Error(`only ${control.readyCount} of ${pipeline.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
+    }
+    const startNs = process.hrtime.bigint();
+    control.release(startNs);
+    const producers = await Promise.all(producerRuns);
+    const report = await withTimeout(consumerDone, config.readTimeoutMs + CONSUMER_GRACE_MS, () => {
+      control.fail();
+      return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
+    });
+    return assemble(session, config, pipeline, mode, Number(startNs), before, producers, report);
+  } catch (err) {
+    control.fail();
+    await consumer.terminate();
+    await Promise.allSettled(producerRuns);
+    throw err;
+  }
+}
+
+function producerTask(session: Session, config: BenchConfig, pipeline: PipelineConfig, control: ControlBlock, id: number): ProducerTask {
+  const cpus = pipeline.producerCpus;
+  return {
+    id,
+    producers: pipeline.producers,
+    progFd: session.object.progFd,
+    eventSize: config.eventSize,
+    chunk: pipeline.chunk,
+    events: pipeline.events === undefined ? undefined : producerShare(pipeline.events, pipeline.producers, id),
+    durationMs: pipeline.durationMs,
+    rate: pipeline.rate,
+    cpu: cpus && cpus.length ? cpus[id % cpus.length] : undefined,
+    control: control.buffer,
+    startTimeoutMs: STARTUP_TIMEOUT_MS,
+  };
+}
+
+function assemble(
+  session: Session,
+  config: BenchConfig,
+  pipeline: PipelineConfig,
+  mode: PipelineMode,
+  startNs: number,
+  before: ReturnType<Session['readState']>,
+  producers: ProducerReport[],
+  report: ConsumerReport,
+): PipelineRun {
+  const after = session.readState();
+  const delta = counterDelta(before, after);
+  const { outcome } = report;
+  const failures = verifyDrain(outcome, delta, after);
+  if (report.stoppedEarly) failures.push(`consumer stopped early: ${report.stoppedEarly}`);
+  if (report.wrongLength) failures.push(`${report.wrongLength} events had a length other than --event-size ${config.eventSize}`);
+  if (outcome.checksum !== report.expectedChecksum)
+    failures.push(`checksum ${outcome.checksum} over the bytes read, but ${report.expectedChecksum} expected from the events' producers and sequence numbers`);
+  const producedEnd = Math.max(...producers.map((p) => p.finishedNs));
+  const producerSeconds = Math.max(0, producedEnd - startNs) / 1e9;
+  const seconds = Math.max(0, (report.lastEventNs || producedEnd) - startNs) / 1e9;
+  const produced = sum(delta.produced);
+  return {
+    failures,
+    hgrm: report.hgrm,
+    result: {
+      mode,
+      producers: pipeline.producers,
+      event_size: config.eventSize,
+      events: outcome.events,
+      drops: sum(delta.drops),
+      seconds,
+      mevents_per_s: seconds > 0 ? outcome.events / seconds / 1e6 : 0,
+      checksum: outcome.checksum,
+      latency_ns: report.latency,
+      produced,
+      discards: sum(delta.discards),
+      poll: pipeline.poll,
+      wakeup: pipeline.wakeup,
+      chunk: pipeline.chunk,
+      rate: pipeline.rate ?? null,
+      produced_per_s: producerSeconds > 0 ? produced / producerSeconds : 0,
+      producer_seconds: producerSeconds,
+      max_lateness_ns: Math.max(...producers.map((p) => p.maxLatenessNs)),
+      epoll_waits: report.waits,
+      epoll_timeouts: report.timeouts,
+      latency_clock: LATENCY_CLOCK,
+    },
+  };
+}
+
+/** Resolves with `promise`, or rejects with describe()'s message if it takes longer than ms. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, describe: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(describe())), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

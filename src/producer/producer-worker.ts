@@ -1,0 +1,65 @@
+/**
+ * A producer worker (a piscina task, one per producer thread). It triggers the
+ * BPF program with BPF_PROG_TEST_RUN, `chunk` events per run, with its id in
+ * the packet, until its share of -n is made, --duration ends or the run stops.
+ * With --rate it paces itself open-loop (pacing.ts).
+ *
+ * Any failure marks the control block failed before it is rethrown, so the
+ * consumer and the other producers stop instead of waiting for events that
+ * will never come.
+ */
+import { ControlBlock } from '../shared/control.js';
+import { buildPacket } from '../shared/event.js';
+import { addon } from '../shared/native.js';
+import { OpenLoopSchedule } from './pacing.js';
+import type { ProducerReport, ProducerTask } from './producer-task.js';
+
+function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+export default function produce(task: ProducerTask): ProducerReport {
+  const control = new ControlBlock(task.control);
+  try {
+    const native = addon();
+    if (task.cpu !== undefined) native.setAffinity(task.cpu);
+    const packet = buildPacket(task.id, task.eventSize);
+    control.reportReady();
+    const report: ProducerReport = { id: task.id, events: 0, chunks: 0, finishedNs: 0, maxLatenessNs: 0 };
+    if (!control.awaitRelease(task.startTimeoutMs)) {
+      report.finishedNs = nowNs();
+      return report;
+    }
+    const startNs = Number(control.startNs());
+    const deadlineNs = task.durationMs === undefined ? Infinity : startNs + task.durationMs * 1e6;
+    const schedule = task.rate === undefined ? undefined : new OpenLoopSchedule(startNs, task.rate, task.chunk, task.producers, task.id);
+    let left = task.events ?? Infinity;
+    while (left > 0 && !control.stopRequested()) {
+      let now = nowNs();
+      if (schedule) {
+        const intended = schedule.intendedStartNs(report.chunks);
+        if (intended >= deadlineNs) break;
+        // Bounded wait until the intended start; a stop request ends it at once.
+        while (now < intended) {
+          if (control.waitForStop((intended - now) / 1e6)) break;
+          now = nowNs();
+        }
+        if (control.stopRequested()) break;
+        report.maxLatenessNs = Math.max(report.maxLatenessNs, now - intended);
+      }
+      if (now >= deadlineNs) break;
+      const events = Math.min(task.chunk, left);
+      native.testRun(task.progFd, packet, events);
+      left -= events;
+      report.events += events;
+      report.chunks++;
+    }
+    report.finishedNs = nowNs();
+    return report;
+  } catch (err) {
+    control.fail();
+    throw err;
+  } finally {
+    control.producerDone();
+  }
+}

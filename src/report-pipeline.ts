@@ -1,0 +1,69 @@
+/**
+ * What the user reads after a pipeline run: one line of set-up, then per mode
+ * the events, drops, time, rate, checksum and latency percentiles; or one JSON
+ * object `{"results": [...]}` with the ModeResult keys (plus the pipeline's).
+ * Also writes --histogram files.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { human } from './cli/arg-parsers.js';
+import type { BenchConfig } from './cli/options.js';
+import { LATENCY_CLOCK, type PipelineRun } from './patterns/pipeline.js';
+import { MODE_LABELS } from './shared/types.js';
+
+export function pipelineFailures(runs: PipelineRun[]): string[] {
+  return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
+}
+
+export function formatPipelineJson(runs: PipelineRun[]): string {
+  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs) }, null, 2);
+}
+
+export function formatPipelineText(config: BenchConfig, runs: PipelineRun[]): string {
+  const p = config.pipeline;
+  if (!p) return '';
+  const bound = [p.events !== undefined ? `${p.events} events` : '', p.durationMs !== undefined ? `${formatMs(p.durationMs)}` : ''].filter(Boolean).join(' or ');
+  const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
+  const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
+  const lines = [
+    `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run, ${bound}, ${pace}; ` +
+      `${config.eventSize} B events, ring ${human(config.ringSize)}; consumer waits by ${wait}, wake-up ${p.wakeup}`,
+    `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
+  ];
+  const width = Math.max(...runs.map((r) => MODE_LABELS[r.result.mode].length)) + 2;
+  for (const { result: r, failures } of runs) {
+    lines.push(
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${r.discards ? `, ${r.discards} discards` : ''} ` +
+        `in ${r.seconds.toFixed(3)}s (${r.mevents_per_s.toFixed(2)} Mevents/s; produced ${r.produced} at ${(r.produced_per_s / 1e6).toFixed(3)} Mevents/s), checksum=${r.checksum}`,
+    );
+    const l = r.latency_ns;
+    lines.push(
+      ''.padEnd(width) +
+        (l ? `latency p50 ${us(l.p50)}  p90 ${us(l.p90)}  p99 ${us(l.p99)}  p99.9 ${us(l.p999)}  max ${us(l.max)}` : 'latency: no events consumed') +
+        (p.poll === 'epoll' ? `; ${r.epoll_waits} epoll waits, ${r.epoll_timeouts} timed out` : '') +
+        (p.rate !== undefined ? `; latest chunk start ${us(r.max_lateness_ns)} behind schedule` : ''),
+    );
+    lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : 'integrity: verified (sequences, drops, checksum)'));
+  }
+  return lines.join('\n');
+}
+
+/** Writes each run's .hgrm: FILE itself for one mode, FILE with .copy / .view before the extension for several. */
+export function writeHistograms(file: string, runs: PipelineRun[]): string[] {
+  const written: string[] = [];
+  for (const run of runs) {
+    const ext = path.extname(file);
+    const target = runs.length === 1 ? file : `${file.slice(0, file.length - ext.length)}.${run.result.mode}${ext || '.hgrm'}`;
+    fs.writeFileSync(target, run.hgrm);
+    written.push(target);
+  }
+  return written;
+}
+
+function us(ns: number): string {
+  return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)}ms` : `${(ns / 1e3).toFixed(1)}µs`;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,160 @@
+/**
+ * The pipeline's control block: a few 32-bit words and one 64-bit start time in
+ * a SharedArrayBuffer that the main thread, the producer workers and the
+ * consumer worker all see.
+ *
+ *  - every worker reports ready (READY counter + notify); the main thread waits
+ *    for all of them, then releases them at once (GO = 1 + notify), so nobody
+ *    measures a cold start or starts before the consumer;
+ *  - STOP ends the producers early (a failure or the main thread asks);
+ *    FAILED says the stop was a failure;
+ *  - each producer counts itself in PRODUCERS_DONE when its last
+ *    BPF_PROG_TEST_RUN has returned: from then on everything it produced is in
+ *    the ring or counted as dropped, which is what lets the consumer stop.
+ *
+ * Every wait is Atomics.wait / Atomics.waitAsync with a timeout: no sleeps or
+ * timers synchronise anything, and nothing can wait forever. Atomics operations
+ * are sequentially consistent, so the start time stored before GO is visible to
+ * whoever sees GO = 1.
+ */
+
+const READY = 0;
+const GO = 1;
+const STOP = 2;
+const FAILED = 3;
+const PRODUCERS_DONE = 4;
+const WORDS = 8;
+/** Byte offset of the BigInt64 start time (after the 32-bit words). */
+const START_OFFSET = WORDS * 4;
+export const CONTROL_BYTES = START_OFFSET + 8;
+
+/** Atomics.waitAsync (V8, Node >= 16); the ES2022 library typings do not declare it yet. */
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export class ControlBlock {
+  private readonly words: Int32Array;
+  private readonly start: BigInt64Array;
+
+  /** Wraps an existing block (a worker's view of the main thread's buffer). */
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer, 0, WORDS);
+    this.start = new BigInt64Array(buffer, START_OFFSET, 1);
+  }
+
+  static create(): ControlBlock {
+    return new ControlBlock(new SharedArrayBuffer(CONTROL_BYTES));
+  }
+
+  // ---- workers ----
+
+  /** A worker is set up (pinned, mapped, packet built) and waits for release. */
+  reportReady(): void {
+    Atomics.add(this.words, READY, 1);
+    Atomics.notify(this.words, READY);
+  }
+
+  /**
+   * Blocks this worker until the main thread releases everyone (true), or
+   * until timeoutMs passes or the run is stopped first (false).
+   */
+  awaitRelease(timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    while (Atomics.load(this.words, GO) === 0) {
+      if (this.stopRequested()) return false;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.words, GO, 0, left);
+    }
+    return !this.stopRequested();
+  }
+
+  /**
+   * Blocks for at most timeoutMs, returning early (true) as soon as a stop is
+   * requested. Producers pace themselves with it, so a stop never waits for
+   * the next scheduled chunk.
+   */
+  waitForStop(timeoutMs: number): boolean {
+    if (timeoutMs > 0 && Atomics.load(this.words, STOP) === 0) Atomics.wait(this.words, STOP, 0, timeoutMs);
+    return this.stopRequested();
+  }
+
+  producerDone(): void {
+    Atomics.add(this.words, PRODUCERS_DONE, 1);
+    Atomics.notify(this.words, PRODUCERS_DONE);
+  }
+
+  // ---- main thread ----
+
+  /**
+   * Resolves true once `count` workers have reported ready, false if timeoutMs
+   * passes or the run fails first. Uses Atomics.waitAsync, so the main
+   * thread's event loop (which piscina needs to hand out tasks) keeps running.
+   */
+  async waitAllReady(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const ready = Atomics.load(this.words, READY);
+      if (this.failed()) return false;
+      if (ready >= count) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      const wait = waitAsync(this.words, READY, ready, left);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  /** Stores the common start time, then releases every waiting worker at once. */
+  release(startNs: bigint): void {
+    Atomics.store(this.start, 0, startNs);
+    Atomics.store(this.words, GO, 1);
+    Atomics.notify(this.words, GO);
+  }
+
+  /** Asks producers to stop at their next chunk boundary, and wakes any that wait. */
+  requestStop(): void {
+    Atomics.store(this.words, STOP, 1);
+    Atomics.notify(this.words, STOP);
+    // A worker still waiting for release must see the stop too.
+    Atomics.notify(this.words, GO);
+  }
+
+  /** Stops the run as failed: producers stop, the consumer gives up, the main thread stops waiting. */
+  fail(): void {
+    Atomics.store(this.words, FAILED, 1);
+    this.requestStop();
+    Atomics.notify(this.words, READY);
+  }
+
+  // ---- anyone ----
+
+  get readyCount(): number {
+    return Atomics.load(this.words, READY);
+  }
+
+  released(): boolean {
+    return Atomics.load(this.words, GO) === 1;
+  }
+
+  stopRequested(): boolean {
+    return Atomics.load(this.words, STOP) === 1;
+  }
+
+  failed(): boolean {
+    return Atomics.load(this.words, FAILED) === 1;
+  }
+
+  producersDone(): number {
+    return Atomics.load(this.words, PRODUCERS_DONE);
+  }
+
+  /** The release time (process.hrtime.bigint(), CLOCK_MONOTONIC ns); 0n before release. */
+  startNs(): bigint {
+    return Atomics.load(this.start, 0);
+  }
+}
