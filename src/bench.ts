@@ -7,7 +7,7 @@
  */
 import { CommanderError } from 'commander';
 import { parseArgs, type BenchConfig } from './cli/options.js';
-import { missingPrivileges, PRIVILEGE_ADVICE } from './cli/privileges.js';
+import { kernelTooOld, loadFailureAdvice, missingPrivileges } from './cli/privileges.js';
 import { runPrefill } from './patterns/prefill.js';
 import { runPipelineCommand } from './pipeline-command.js';
 import { formatJson, formatText, summarize } from './report.js';
@@ -32,7 +32,7 @@ function parseOrExit(argv: string[]): BenchConfig {
 
 function main(): void {
   const config = parseOrExit(process.argv.slice(2));
-  const denied = missingPrivileges();
+  const denied = missingPrivileges() ?? kernelTooOld();
   if (denied) {
     process.stderr.write(`bench: ${denied}\n`);
     process.exit(1);
@@ -52,8 +52,10 @@ function main(): void {
 
 function fail(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
-  const advice = e.code === 'EPERM' ? ` (${PRIVILEGE_ADVICE})` : '';
-  process.stderr.write(`bench: ${e.message ?? String(err)}${advice}\n`);
+  const advice = loadFailureAdvice(e);
+  // One line: the addon's messages can carry libbpf's multi-line log.
+  const message = String(e.message ?? err).replace(/\s*\n\s*/g, ' ').trim();
+  process.stderr.write(`bench: ${message}${advice ? ` (${advice})` : ''}\n`);
   process.exit(1);
 }
 

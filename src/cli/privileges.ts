@@ -1,12 +1,23 @@
 /**
- * Capability checks, so a run without privileges fails with advice rather
- * than with an EPERM from deep inside libbpf.
+ * Privilege and kernel checks, so a run that cannot work fails with advice
+ * rather than with an EPERM from deep inside libbpf.
+ *
+ * What this program needs, checked on 6.18 (test/privileges.test.ts):
+ *  - CAP_BPF: map creation and program load (with kernel.unprivileged_bpf_disabled
+ *    set, as distributions do, nothing BPF works without it);
+ *  - CAP_NET_ADMIN: a tc (SCHED_CLS) program is a "net admin" program type
+ *    (kernel/bpf/syscall.c, bpf_prog_load: is_net_admin_prog_type() &&
+ *    !bpf_token_capable(token, CAP_NET_ADMIN) -> -EPERM);
+ *  - not CAP_PERFMON: it only relaxes the verifier for pointer leaks and
+ *    tracing helpers, which the program does not use; CAP_BPF + CAP_NET_ADMIN
+ *    alone load and run it;
+ *  - or CAP_SYS_ADMIN, which implies all of the above.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 const CAP_NET_ADMIN = 12;
 const CAP_SYS_ADMIN = 21;
-const CAP_PERFMON = 38;
 const CAP_BPF = 39;
 
 function effectiveCapabilities(): bigint {
@@ -23,9 +34,67 @@ function has(caps: bigint, cap: number): boolean {
 export function missingPrivileges(): string | undefined {
   const caps = effectiveCapabilities();
   if (has(caps, CAP_SYS_ADMIN)) return undefined;
-  if (has(caps, CAP_BPF) && has(caps, CAP_PERFMON) && has(caps, CAP_NET_ADMIN)) return undefined;
-  return `loading the BPF program needs privileges: ${PRIVILEGE_ADVICE}`;
+  if (has(caps, CAP_BPF) && has(caps, CAP_NET_ADMIN)) return undefined;
+  const lacking = [has(caps, CAP_BPF) ? '' : 'CAP_BPF', has(caps, CAP_NET_ADMIN) ? '' : 'CAP_NET_ADMIN'].filter(Boolean);
+  return `loading the BPF program needs privileges this process lacks (${lacking.join(', ')}): ${PRIVILEGE_ADVICE}`;
 }
 
-/** tc (SCHED_CLS) programs also need CAP_NET_ADMIN when CAP_SYS_ADMIN is not held. */
-export const PRIVILEGE_ADVICE = 'run as root (sudo), or grant CAP_BPF + CAP_PERFMON (and CAP_NET_ADMIN, which tc programs need)';
+export const PRIVILEGE_ADVICE =
+  'run as root (sudo), or grant CAP_BPF + CAP_NET_ADMIN (tc programs need CAP_NET_ADMIN; CAP_PERFMON is not needed), ' +
+  "e.g. sudo setcap cap_bpf,cap_net_admin+ep \"$(command -v node)\"";
+
+/** [major, minor] of a kernel release string such as "6.18.44-foo" or "5.4.0-150-generic". */
+export function kernelVersion(release = os.release()): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+function atLeast([major, minor]: [number, number], wantMajor: number, wantMinor: number): boolean {
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+/** BPF_MAP_TYPE_RINGBUF appeared in Linux 5.8. */
+export function kernelTooOld(release = os.release()): string | undefined {
+  if (atLeast(kernelVersion(release), 5, 8)) return undefined;
+  return `this kernel (${release}) is too old: the BPF ring buffer needs Linux 5.8 or later`;
+}
+
+/** The soft RLIMIT_MEMLOCK of this process, as /proc/self/limits shows it ("8388608", "unlimited"). */
+export function memlockLimit(): string {
+  try {
+    const m = /^Max locked memory\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    return m ? m[1] : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Advice for an error from loading or running the program, or undefined when
+ * there is none to add. Before 5.11 the kernel charged map and program memory
+ * to RLIMIT_MEMLOCK (since 5.11 it is memory-cgroup accounting, and the limit
+ * no longer matters: a run with `ulimit -l 0` works on 6.18). libbpf 1.x
+ * raises the limit to infinity itself on such kernels (bump_rlimit_memlock()
+ * when its FEAT_MEMCG_ACCOUNT probe fails), which works as root but fails
+ * silently without CAP_SYS_RESOURCE: then map creation fails with EPERM, and
+ * the fix is the limit, not more capabilities.
+ */
+export function loadFailureAdvice(err: { code?: string; message?: string }, release = os.release()): string | undefined {
+  if (err.code === 'EPERM') {
+    const missing = missingPrivileges();
+    if (missing) return missing;
+    if (!atLeast(kernelVersion(release), 5, 11))
+      return (
+        `kernels before 5.11 charge BPF maps to the locked-memory limit (RLIMIT_MEMLOCK, now ${memlockLimit()}): ` +
+        'raise it with ulimit -l unlimited (or LimitMEMLOCK=infinity in a systemd unit), or run as root'
+      );
+    return `${PRIVILEGE_ADVICE}; if this process has them, a security module (SELinux, AppArmor, lockdown) may deny bpf()`;
+  }
+  if (err.code === 'EINVAL' || err.code === 'ENOENT') return kernelTooOld(release);
+  if (err.code === 'ENOMEM') return 'the kernel could not allocate the ring: try a smaller --ring-size';
+  if (err.code === 'ERR_DLOPEN_FAILED' && /libbpf/.test(err.message ?? ''))
+    return 'libbpf is missing: install it (Debian/Ubuntu: apt-get install libbpf1 libbpf-dev) and rebuild with npm run build:native';
+  if (err.code === 'ERR_DLOPEN_FAILED' || (err.code === 'MODULE_NOT_FOUND' && /ringbuf_bench\.node/.test(err.message ?? '')))
+    return 'the native addon is missing or broken: rebuild it with npm run build:native';
+  return undefined;
+}
