@@ -93,10 +93,12 @@ function consume(task: ConsumerTask): ConsumerReport {
         h.totalCount === 0
           ? null
           : {
-              p50: h.getValueAtPercentile(50),
-              p90: h.getValueAtPercentile(90),
-              p99: h.getValueAtPercentile(99),
-              p999: h.getValueAtPercentile(99.9),
+              // HdrHistogram answers a percentile with the highest value equivalent
+              // to its bucket (within 0.1%), which can pass the exact max: clamp.
+              p50: Math.min(h.getValueAtPercentile(50), h.maxValue),
+              p90: Math.min(h.getValueAtPercentile(90), h.maxValue),
+              p99: Math.min(h.getValueAtPercentile(99), h.maxValue),
+              p999: Math.min(h.getValueAtPercentile(99.9), h.maxValue),
               max: h.maxValue,
             },
       hgrm: h.totalCount === 0 ? '' : h.outputPercentileDistribution(5, 1),
