@@ -1,0 +1,132 @@
+/**
+ * The sweep command's flags, validated before anything is loaded (the bench
+ * command's rules: one line naming the flag and what it allows, exit 2).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { bytes, choice, count, human } from '../dist/cli/arg-parsers.js';
+import { MODE_CHOICES, MODE_GROUPS } from '../dist/cli/options.js';
+import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../dist/shared/event.js';
+import { MAX_RING_SIZE, recordSize } from '../dist/shared/ring-layout.js';
+import type { ModeName } from '../dist/shared/types.js';
+
+export interface SweepConfig {
+  sizes: number[];
+  modes: ModeName[];
+  /** Producer counts; [1] alone runs the prefill pattern in process. */
+  producers: number[];
+  /** Events per run; undefined: derived from bytesPerRun for each size. */
+  events: number | undefined;
+  bytesPerRun: number;
+  ringSize: number;
+  batch: number;
+  runs: number;
+  warmup: number;
+  outDir: string;
+}
+
+/**
+ * "16..2048:16" (start..end:step), "64,128,1000", or both mixed:
+ * "16..256:16,512,1024". Sizes come out sorted, without repeats.
+ */
+export function parseSizes(value: string): number[] {
+  const flag = '--sizes';
+  const bad = (why: string) =>
+    new InvalidArgumentError(`${flag} must be sizes or ranges start..end:step from ${MIN_EVENT_SIZE} to ${MAX_EVENT_SIZE} B, comma-separated (${why}), got '${value}'`);
+  const out = new Set<number>();
+  for (const item of value.split(',')) {
+    const m = /^\s*(\d+)(?:\s*\.\.\s*(\d+)(?::(\d+))?)?\s*$/.exec(item);
+    if (!m) throw bad(`'${item}' is neither`);
+    const start = Number(m[1]);
+    const end = m[2] === undefined ? start : Number(m[2]);
+    const step = m[3] === undefined ? 1 : Number(m[3]);
+    if (start < MIN_EVENT_SIZE || end > MAX_EVENT_SIZE || start > end) throw bad(`'${item}' is out of range`);
+    if (step < 1) throw bad('a step is at least 1');
+    if ((end - start) / step >= 10_000) throw bad('at most 10000 sizes');
+    for (let s = start; s <= end; s += step) out.add(s);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** "1,2" or "1..4": producer counts. */
+export function parseProducers(value: string): number[] {
+  const flag = '--producers';
+  const out = new Set<number>();
+  for (const item of value.split(',')) {
+    const m = /^\s*(\d+)(?:\s*\.\.\s*(\d+))?\s*$/.exec(item);
+    const start = m ? Number(m[1]) : NaN;
+    const end = m?.[2] === undefined ? start : Number(m[2]);
+    if (!(start >= 1 && end <= MAX_PRODUCERS && start <= end))
+      throw new InvalidArgumentError(`${flag} must be counts or ranges a..b from 1 to ${MAX_PRODUCERS}, comma-separated, got '${value}'`);
+    for (let p = start; p <= end; p++) out.add(p);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Events per run at one size: -n if given, else what bytesPerRun of ring traffic holds. */
+export function eventsFor(config: Pick<SweepConfig, 'events' | 'bytesPerRun'>, eventSize: number): number {
+  return config.events ?? Math.max(1, Math.floor(config.bytesPerRun / recordSize(eventSize)));
+}
+
+interface RawSweepOptions {
+  sizes: number[];
+  modes: (typeof MODE_CHOICES)[number];
+  producers: number[];
+  events?: number;
+  bytesPerRun: number;
+  ringSize: number;
+  batch: number;
+  runs: number;
+  warmup: number;
+  out: string;
+}
+
+export function buildSweepCommand(): Command {
+  return new Command('sweep')
+    .description('Measure the consumer modes over a range of event sizes (and producer counts); write JSON and CSV.')
+    .addOption(new Option('--sizes <list>', `event sizes: start..end:step and/or comma-separated sizes (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(parseSizes).default(parseSizes('16..2048:16'), '16..2048:16'))
+    .addOption(new Option('--modes <mode>', 'consumer modes, as bench --mode').argParser(choice('--modes', MODE_CHOICES)).default('all'))
+    .addOption(new Option('--producers <list>', `producer counts, e.g. 1,2 (1..${MAX_PRODUCERS}); above 1 runs the concurrent pipeline (bench --producers)`).argParser(parseProducers).default([1], '1'))
+    .addOption(new Option('-n, --events <count>', 'events per run at every size (default: --bytes-per-run worth)').argParser(count('-n/--events', 1, 1e12)))
+    .addOption(new Option('--bytes-per-run <bytes>', 'ring traffic per run when -n is not given (K/M/G)').argParser(bytes('--bytes-per-run', 4096, MAX_RING_SIZE)).default(64 * 1024 ** 2, '64M'))
+    .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (4K..${human(MAX_RING_SIZE)})`).argParser(bytes('--ring-size', 4096, MAX_RING_SIZE, true)).default(256 * 1024 ** 2, '256M'))
+    .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1..1,000,000)').argParser(count('--batch', 1, 1_000_000)).default(1))
+    .addOption(new Option('--runs <count>', 'measured rounds per size (1..1000)').argParser(count('--runs', 1, 1000)).default(3))
+    .addOption(new Option('--warmup <count>', 'unmeasured rounds per size (0..100)').argParser(count('--warmup', 0, 100)).default(1))
+    .addOption(new Option('--out <dir>', 'directory for sweep.json and sweep.csv').default('results'))
+    .allowExcessArguments(false);
+}
+
+export function toSweepConfig(raw: RawSweepOptions): SweepConfig {
+  const modes: ModeName[] = raw.modes === 'both' || raw.modes === 'all' ? MODE_GROUPS[raw.modes] : [raw.modes];
+  const config: SweepConfig = {
+    sizes: raw.sizes,
+    modes,
+    producers: raw.producers,
+    events: raw.events,
+    bytesPerRun: raw.bytesPerRun,
+    ringSize: raw.ringSize,
+    batch: raw.batch,
+    runs: raw.runs,
+    warmup: raw.warmup,
+    outDir: raw.out,
+  };
+  if (raw.producers.includes(1)) {
+    // Prefill runs must fit the ring at every size; the largest record decides.
+    const largest = raw.sizes[raw.sizes.length - 1];
+    const fit = Math.floor(raw.ringSize / recordSize(largest));
+    const need = eventsFor(config, largest);
+    if (need > fit)
+      throw new InvalidArgumentError(
+        `${raw.events === undefined ? '--bytes-per-run' : '-n/--events'}: ${need} events of ${largest} B do not fit --ring-size ${human(raw.ringSize)} (at most ${fit})`,
+      );
+  }
+  return config;
+}
+
+export function parseSweepArgs(argv: string[]): SweepConfig {
+  const command = buildSweepCommand()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
+  command.parse(argv, { from: 'user' });
+  return toSweepConfig(command.opts<RawSweepOptions>());
+}

@@ -1,0 +1,86 @@
+/** What a sweep writes: sweep.json (everything) and sweep.csv (one row per point and mode). */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { max, min } from '../dist/shared/stats.js';
+import type { ModeName } from '../dist/shared/types.js';
+import type { SweepConfig } from './sweep-options.js';
+import type { SweepPoint } from './sweep-run.js';
+
+export interface SweepFile {
+  kind: 'bpf-ringbuf-bench sweep';
+  started: string;
+  host: { kernel: string; cpus: number; node: string };
+  config: SweepConfig;
+  points: SweepPoint[];
+}
+
+export function sweepFile(config: SweepConfig, points: SweepPoint[], started: Date): SweepFile {
+  return {
+    kind: 'bpf-ringbuf-bench sweep',
+    started: started.toISOString(),
+    host: { kernel: os.release(), cpus: os.cpus().length, node: process.version },
+    config,
+    points,
+  };
+}
+
+/** The like-for-like ratio to native of each JavaScript mode (keys of the report's ratios). */
+const TO_NATIVE: Partial<Record<ModeName, string>> = { view: 'view/native', copy: 'copy/native' };
+
+export const CSV_COLUMNS = [
+  'event_size',
+  'producers',
+  'pattern',
+  'mode',
+  'events_per_run',
+  'runs',
+  'median_mevents_per_s',
+  'min_mevents_per_s',
+  'max_mevents_per_s',
+  'median_gbytes_per_s',
+  'ratio_to_native',
+  'checksum',
+] as const;
+
+/** One row per point and mode; ratio_to_native is the like-for-like ratio (view ÷ native, copy ÷ native-copy) or empty. */
+export function toCsv(points: readonly SweepPoint[]): string {
+  const rows: string[] = [CSV_COLUMNS.join(',')];
+  for (const p of points)
+    for (const r of p.results) {
+      const key = TO_NATIVE[r.mode];
+      const ratio = key === undefined ? undefined : p.ratios[key];
+      const runs = r.runs_mevents_per_s ?? [];
+      rows.push(
+        [
+          p.event_size,
+          p.producers,
+          p.pattern,
+          r.mode,
+          p.events_per_run,
+          runs.length,
+          num(r.median_mevents_per_s),
+          num(min(runs)),
+          num(max(runs)),
+          num((r.median_mevents_per_s * p.event_size) / 1e3),
+          ratio === undefined ? '' : num(ratio),
+          r.checksum,
+        ].join(','),
+      );
+    }
+  return rows.join('\n') + '\n';
+}
+
+function num(x: number): string {
+  return Number.isFinite(x) ? String(Number(x.toFixed(4))) : '';
+}
+
+/** Writes both files (again after every point, so an interrupted sweep keeps what it measured). */
+export function writeSweep(dir: string, file: SweepFile): { json: string; csv: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, 'sweep.json');
+  const csv = path.join(dir, 'sweep.csv');
+  fs.writeFileSync(json, JSON.stringify(file, null, 2) + '\n');
+  fs.writeFileSync(csv, toCsv(file.points));
+  return { json, csv };
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs a sweep: every (producer count, event size) point in turn. Single
+ * producer points run the prefill pattern in this process (runPrefill: one
+ * loaded program and mapping per size, modes interleaved round by round);
+ * points with more producers run the concurrent pipeline as a child
+ * `bench --producers P --json`, whose results have the same shape.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { runPrefill } from '../dist/patterns/prefill.js';
+import { summarize, type ModeSummary } from '../dist/report.js';
+import { eventsFor, type SweepConfig } from './sweep-options.js';
+
+export interface SweepPoint {
+  event_size: number;
+  producers: number;
+  pattern: 'prefill' | 'pipeline';
+  events_per_run: number;
+  seconds: number;
+  results: ModeSummary[];
+  ratios: Record<string, number>;
+  failures: string[];
+}
+
+export function sweepPoints(config: SweepConfig): { producers: number; eventSize: number }[] {
+  return config.producers.flatMap((producers) => config.sizes.map((eventSize) => ({ producers, eventSize })));
+}
+
+export function runPoint(config: SweepConfig, producers: number, eventSize: number): SweepPoint {
+  const events = eventsFor(config, eventSize);
+  const started = process.hrtime.bigint();
+  const base = { event_size: eventSize, producers, events_per_run: events };
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  if (producers === 1) {
+    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup });
+    const summary = summarize(config.modes, runs);
+    return { ...base, pattern: 'prefill', seconds: elapsed(), results: summary.results, ratios: summary.ratios, failures: summary.failures };
+  }
+  return { ...base, ...runPipelineChild(config, producers, eventSize, events), seconds: elapsed() };
+}
+
+function runPipelineChild(config: SweepConfig, producers: number, eventSize: number, events: number): Pick<SweepPoint, 'pattern' | 'results' | 'ratios' | 'failures'> {
+  const bench = path.join(__dirname, 'bench.js');
+  const mode = config.modes.length === 1 ? config.modes[0] : 'all';
+  const args = [bench, '--producers', String(producers), '--event-size', String(eventSize), '-n', String(events)];
+  args.push('--mode', mode, '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--json');
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 ** 2 });
+  const failures: string[] = [];
+  let parsed: { results?: ModeSummary[]; ratios?: Record<string, number>; failures?: string[] } = {};
+  try {
+    parsed = JSON.parse(child.stdout);
+  } catch {
+    failures.push(`bench --producers ${producers} printed no JSON (exit ${child.status}): ${child.stderr.trim().split('\n')[0] ?? ''}`);
+  }
+  if (child.status !== 0 && failures.length === 0) failures.push(`bench --producers ${producers} exited ${child.status}: ${child.stderr.trim()}`);
+  return { pattern: 'pipeline', results: parsed.results ?? [], ratios: parsed.ratios ?? {}, failures: [...failures, ...(parsed.failures ?? [])] };
+}
