@@ -1,0 +1,99 @@
+/**
+ * The report's charts as vega-lite specs, rendered to SVG in Node by vega's
+ * headless View (renderer 'none', View.toSVG), so the page needs no script and
+ * no network to open.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import type { LatencyPoint, ThroughputPoint } from './plot-data.js';
+
+export interface ChartOptions {
+  /** Log scales for Mevents/s and event size. */
+  log: boolean;
+  width: number;
+  height: number;
+}
+
+const MODE_ORDER = ['copy', 'view', 'native', 'native-copy'];
+
+export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
+  // With several producer counts a series is "mode xP"; otherwise the mode alone.
+  const manyProducers = new Set(points.map((p) => p.producers)).size > 1;
+  const values = points.map((p) => ({ ...p, series: manyProducers ? `${p.mode} x${p.producers}` : p.mode }));
+  const x = { field: 'event_size', type: 'quantitative' as const, title: 'event size (bytes)', scale: o.log ? { type: 'log' as const, base: 2 } : { zero: false } };
+  const color = { field: 'series', type: 'nominal' as const, title: 'mode', sort: MODE_ORDER };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `Mevents/s against event size (median of runs; band: min..max)${o.log ? ', log scales' : ''}`,
+    width: o.width,
+    height: o.height,
+    data: { values },
+    encoding: { x, color },
+    // The line first, so the legend shows line symbols; the min..max band is drawn over it, faint.
+    layer: [
+      {
+        mark: { type: 'line', point: points.length < 200 },
+        encoding: { y: { field: 'median', type: 'quantitative', title: 'Mevents/s', scale: o.log ? { type: 'log' } : { zero: true } } },
+      },
+      { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
+    ],
+  };
+}
+
+export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
+  const withRatio = points.filter((p) => p.ratio_to_native !== undefined);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'JavaScript ÷ native, like for like (view ÷ native in place, copy ÷ native-copy)',
+    width: o.width,
+    height: Math.round(o.height * 0.6),
+    layer: [
+      {
+        data: { values: withRatio.map((p) => ({ ...p, ratio: p.ratio_to_native })) },
+        mark: { type: 'line', point: withRatio.length < 200 },
+        encoding: {
+          x: { field: 'event_size', type: 'quantitative', title: 'event size (bytes)', scale: o.log ? { type: 'log', base: 2 } : { zero: false } },
+          y: { field: 'ratio', type: 'quantitative', title: 'ratio to native (median of per-round ratios)' },
+          color: { field: 'mode', type: 'nominal', title: 'mode', sort: MODE_ORDER },
+        },
+      },
+      { data: { values: [{ y: 1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+    ],
+  };
+}
+
+/** HdrHistogram-plotter style: latency against percentile, x = 1/(1 - p) on a log axis labelled in percent. */
+export function latencySpec(points: readonly LatencyPoint[], o: ChartOptions): TopLevelSpec {
+  const maxInverse = Math.max(10, ...points.map((p) => p.inverse));
+  const ticks: number[] = [];
+  for (let t = 1; t <= maxInverse * 1.0001; t *= 10) ticks.push(t);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'Latency by percentile (producer timestamp to consumer clock)',
+    width: o.width,
+    height: o.height,
+    data: { values: points as unknown as Record<string, unknown>[] },
+    mark: { type: 'line', interpolate: 'step-after', point: points.length < 60 },
+    encoding: {
+      x: {
+        field: 'inverse',
+        type: 'quantitative',
+        title: 'percentile',
+        scale: { type: 'log', domain: [1, ticks[ticks.length - 1]] },
+        axis: { values: ticks, labelExpr: "datum.value <= 1 ? '0%' : format(100 - 100 / datum.value, '.6~f') + '%'" },
+      },
+      y: { field: 'latency_ns', type: 'quantitative', title: 'latency (ns)', scale: { type: 'log' } },
+      color: { field: 'series', type: 'nominal', title: 'series' },
+    },
+  };
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
