@@ -25,6 +25,7 @@ import { ExpectedChecksum } from './expected-checksum.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
 import { BUSY, RingReader } from './ring-reader.js';
+import { warmUp } from './warm-up.js';
 
 /** Events the program has accounted for since `start`: produced, and dropped + discarded. */
 function accounting(now: ProducerState, start: ProducerState): { produced: number; lost: number } {
@@ -38,6 +39,7 @@ function consume(task: ConsumerTask): ConsumerReport {
   const native = addon();
   const control = new ControlBlock(task.control);
   if (task.cpu !== undefined) native.setAffinity(task.cpu);
+  warmUp(task.mode, task.eventSize, task.batch);
   const reader = new RingReader(task.ring, { batch: task.batch });
   const sink = new LatencySink(task.start.nextSeq, task.eventSize);
   const epfd = task.poll === 'epoll' ? native.epollOpen(task.ringFd) : -1;
