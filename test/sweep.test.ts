@@ -1,0 +1,146 @@
+/**
+ * The sweep and plot commands: flag parsing and bad input, the CSV against the
+ * JSON, a short real sweep on the kernel, and the report built from it and
+ * from HdrHistogram text.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import * as hdr from 'hdr-histogram-js';
+import { latencySpec, renderSvg } from '../dist/plot-charts.js';
+import { loadPlotData, parseHgrm, summaryLatency } from '../dist/plot-data.js';
+import { parseProducers, parseSizes } from '../dist/sweep-options.js';
+import { CSV_COLUMNS, toCsv } from '../dist/sweep-output.js';
+import type { SweepPoint } from '../dist/sweep-run.js';
+import { kernelSkip } from './helpers/kernel.js';
+
+const dist = path.resolve(__dirname, '..', 'dist');
+const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8' });
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rbb-sweep-'));
+
+test('--sizes: ranges with steps and lists, sorted, without repeats', () => {
+  assert.deepEqual(parseSizes('16..64:16'), [16, 32, 48, 64]);
+  assert.deepEqual(parseSizes('100,16..40:12, 28'), [16, 28, 40, 100]);
+  assert.equal(parseSizes('16..2048:16').length, 128);
+  assert.deepEqual(parseProducers('1,2..4'), [1, 2, 3, 4]);
+});
+
+test('sweep: bad input is one line naming the flag, exit 2, before anything is loaded', () => {
+  for (const [args, flag] of [
+    [['--sizes', '8..64:8'], '--sizes'],
+    [['--sizes', '16..64:0'], '--sizes'],
+    [['--sizes', 'abc'], '--sizes'],
+    [['--modes', 'fast'], '--modes'],
+    [['--producers', '0'], '--producers'],
+    [['--ring-size', '3M'], '--ring-size'],
+    [['--sizes', '2048', '-n', '1M', '--ring-size', '4M'], '-n/--events'],
+  ] as [string[], string][]) {
+    const r = node('sweep.js', args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(flag), r.stderr);
+    assert.equal(r.stdout, '');
+  }
+});
+
+function point(eventSize: number, rates: Record<string, number[]>, ratios: Record<string, number>): SweepPoint {
+  const results = Object.entries(rates).map(([mode, runs]) => {
+    const sorted = [...runs].sort((a, b) => a - b);
+    return {
+      mode: mode as 'copy',
+      producers: 1,
+      event_size: eventSize,
+      events: 10,
+      drops: 0,
+      seconds: 1,
+      mevents_per_s: sorted[1],
+      checksum: 'abc',
+      latency_ns: null,
+      runs_mevents_per_s: runs,
+      median_mevents_per_s: sorted[1],
+    };
+  });
+  return { event_size: eventSize, producers: 1, pattern: 'prefill', events_per_run: 10, seconds: 1, results, ratios, failures: [] };
+}
+
+test('CSV: one row per point and mode, min/median/max from the runs, the like-for-like ratio to native', () => {
+  const csv = toCsv([point(64, { copy: [3, 1, 2], native: [9, 8, 7], 'native-copy': [4, 6, 5] }, { 'copy/native': 0.4 })]);
+  const [header, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
+  assert.deepEqual(header, [...CSV_COLUMNS]);
+  const col = (row: string[], name: (typeof CSV_COLUMNS)[number]) => row[header.indexOf(name)];
+  assert.equal(rows.length, 3);
+  const copy = rows.find((r) => col(r, 'mode') === 'copy') as string[];
+  assert.equal(col(copy, 'min_mevents_per_s'), '1');
+  assert.equal(col(copy, 'median_mevents_per_s'), '2');
+  assert.equal(col(copy, 'max_mevents_per_s'), '3');
+  assert.equal(col(copy, 'median_gbytes_per_s'), String((2 * 64) / 1000));
+  assert.equal(col(copy, 'ratio_to_native'), '0.4');
+  assert.equal(col(rows.find((r) => col(r, 'mode') === 'native') as string[], 'ratio_to_native'), '');
+});
+
+test('.hgrm: percentiles and values as HdrHistogram wrote them', () => {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 3 });
+  for (let i = 1; i <= 10_000; i++) h.recordValue(i * 100);
+  const points = parseHgrm(h.outputPercentileDistribution(5, 1), 'view');
+  assert.ok(points.length > 20);
+  const p50 = points.find((p) => p.percentile >= 0.5) as { latency_ns: number; inverse: number };
+  assert.equal(p50.latency_ns, h.getValueAtPercentile(50));
+  assert.ok(Math.abs(p50.inverse - 2) < 0.01);
+  const last = points[points.length - 1];
+  assert.equal(last.percentile, 1);
+  assert.equal(last.latency_ns, h.getValueAtPercentile(100));
+  assert.ok(Number.isFinite(last.inverse));
+  for (let i = 1; i < points.length; i++) assert.ok(points[i].latency_ns >= points[i - 1].latency_ns);
+});
+
+test('latency summary (pipeline --json): p50..p999 at 1/(1-p), the maximum at the event count; the chart names its series', async () => {
+  const points = summaryLatency('view x2 128 B', { p50: 10, p90: 20, p99: 30, p999: 40, max: 99 }, 1e6);
+  assert.deepEqual(
+    points.map((p) => Math.round(p.inverse)),
+    [2, 10, 100, 1000, 1e6],
+  );
+  assert.deepEqual(
+    points.map((p) => p.latency_ns),
+    [10, 20, 30, 40, 99],
+  );
+  const svg = await renderSvg(latencySpec(points, { log: false, width: 300, height: 200 }));
+  assert.match(svg, /^<svg/);
+  assert.ok(svg.includes('view x2 128 B'));
+  assert.ok(svg.includes('99.9%'));
+});
+
+test('a short real sweep writes JSON and CSV that agree, and plots to a self-contained page', { skip: kernelSkip }, () => {
+  const dir = tmp();
+  const r = node('sweep.js', ['--sizes', '16,100', '--modes', 'all', '-n', '2000', '--runs', '2', '--warmup', '0', '--ring-size', '4M', '--out', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
+  assert.deepEqual(
+    json.points.map((p: SweepPoint) => p.event_size),
+    [16, 100],
+  );
+  for (const p of json.points as SweepPoint[]) {
+    assert.deepEqual(p.failures, []);
+    assert.deepEqual(
+      p.results.map((x) => x.mode),
+      ['copy', 'view', 'native', 'native-copy'],
+    );
+    assert.equal(new Set(p.results.map((x) => x.checksum)).size, 1, 'every mode saw the same events');
+    for (const x of p.results) assert.equal(x.runs_mevents_per_s.length, 2);
+    for (const key of ['view/copy', 'view/native', 'copy/native']) assert.ok(p.ratios[key] > 0, key);
+  }
+  const csv = fs.readFileSync(path.join(dir, 'sweep.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 1 + 2 * 4);
+  const data = loadPlotData([path.join(dir, 'sweep.json')]);
+  assert.equal(data.throughput.length, 8);
+
+  const page = path.join(dir, 'report.html');
+  const plot = node('plot.js', [path.join(dir, 'sweep.json'), '-o', page, '--log']);
+  assert.equal(plot.status, 0, plot.stderr);
+  const html = fs.readFileSync(page, 'utf8');
+  assert.equal((html.match(/<svg/g) ?? []).length, 2, 'throughput and ratio charts');
+  assert.ok(!/<script|<link|src="http/i.test(html), 'nothing to fetch: opens with no network');
+  for (const mode of ['copy', 'view', 'native', 'native-copy']) assert.ok(html.includes(`>${mode}<`), mode);
+});
