@@ -3,10 +3,12 @@
  * bench: the command-line entry. Validates every flag before anything touches
  * the kernel, checks privileges, runs the selected pattern and reports.
  * Exit codes: 0 verified, 1 a run failed verification or the kernel refused,
- * 2 bad input.
+ * 2 bad input, 128 + signal number after SIGINT/SIGTERM (partial results).
  */
 import { CommanderError } from 'commander';
 import { parseArgs, type BenchConfig } from './cli/options.js';
+import { interruption } from './cli/interrupt.js';
+import { reportInterruptedPrefill } from './cli/interrupted.js';
 import { kernelTooOld, loadFailureAdvice, missingPrivileges } from './cli/privileges.js';
 import { runPrefill } from './patterns/prefill.js';
 import { runPipelineCommand } from './pipeline-command.js';
@@ -37,17 +39,28 @@ function main(): void {
     process.stderr.write(`bench: ${denied}\n`);
     process.exit(1);
   }
+  // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it (src/cli/interrupt.ts).
+  interruption.install();
   if (config.pipeline) {
-    runPipelineCommand(config).then((code) => process.exit(code), fail);
+    runPipelineCommand(config).then((code) => process.exit(interruptedPipeline(config, code)), fail);
     return;
   }
-  const runs = runPrefill(config);
+  const runs = runPrefill({ ...config, shouldStop: () => interruption.requested() });
+  if (interruption.requested()) process.exit(reportInterruptedPrefill(config, runs));
   const summary = summarize(config.modes, runs);
   process.stdout.write((config.json ? formatJson(summary) : formatText(config, summary)) + '\n');
   if (summary.failures.length) {
     for (const f of summary.failures) process.stderr.write(`bench: FAILED: ${f}\n`);
     process.exit(1);
   }
+}
+
+/** After an interrupted pipeline: marks the results it printed as partial; 128 + signal unless a run failed. */
+function interruptedPipeline(config: BenchConfig, code: number): number {
+  if (!interruption.requested()) return code;
+  const note = `INTERRUPTED by ${interruption.signalName()}: the results above are partial (producers stopped, the ring drained and verified)`;
+  (config.json ? process.stderr : process.stdout).write(note + '\n');
+  return code !== 0 ? code : interruption.exitCode();
 }
 
 function fail(err: unknown): never {

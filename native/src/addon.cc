@@ -28,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitRingMapping(env, exports);
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);
+  rbb::InitSignals(env, exports);
   return exports;
 }
 

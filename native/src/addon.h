@@ -2,6 +2,7 @@
 //   bpf_object.cc   load / close the BPF object, read its counters
 //   ring_mapping.cc mmap the ring and hand it to JavaScript as SharedArrayBuffers
 //   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
+//   signals.cc      SIGINT/SIGTERM as a flag synchronous loops can read, a grace deadline, a second signal exits
 #pragma once
 
 #include <napi.h>
@@ -20,6 +21,7 @@ void InitBpfObject(Napi::Env env, Napi::Object exports);
 void InitRingMapping(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitNativeConsumer(Napi::Env env, Napi::Object exports);
+void InitSignals(Napi::Env env, Napi::Object exports);
 
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.

@@ -49,7 +49,9 @@ function consume(task: ConsumerTask): ConsumerReport {
   let emptySinceMs: number | undefined;
   try {
     control.reportReady();
-    if (!control.awaitRelease(task.startTimeoutMs)) throw new Error('consumer: the run was stopped or never released');
+    // Released but already asked to stop (a Ctrl-C right at the start) is still a
+    // start: the consumer must drain whatever the producers made before they stopped.
+    if (!control.awaitRelease(task.startTimeoutMs) && !control.released()) throw new Error('consumer: the run was stopped or never released');
     const idle = (status: number): boolean => {
       sink.flush();
       if (status === BUSY) return true;

@@ -21,6 +21,7 @@ import type { ConsumerReport, ConsumerTask, PipelineMode } from '../consumer/con
 import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
+import { interruption } from '../cli/interrupt.js';
 import { ControlBlock } from '../shared/control.js';
 import { Session } from '../shared/session.js';
 import type { ModeName, ModeResult } from '../shared/types.js';
@@ -79,11 +80,13 @@ export async function runPipeline(config: BenchConfig, onRun: (run: PipelineRun)
   try {
     const runs: PipelineRun[] = [];
     for (const mode of config.modes) {
+      // After Ctrl-C / SIGTERM: no further modes (src/cli/interrupt.ts).
+      if (interruption.requested()) break;
       const run = await runMode(session, pool, config, pipeline, mode as PipelineMode);
       runs.push(run);
       onRun(run);
     }
-    if (runs.length > 1 && pipeline.events !== undefined && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
+    if (runs.length > 1 && pipeline.events !== undefined && !interruption.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
       const checksums = new Set(runs.map((r) => r.result.checksum));
       if (checksums.size > 1) runs[runs.length - 1].failures.push(`checksums disagree between modes over identical events: ${[...checksums].join(', ')}`);
     }
@@ -105,6 +108,9 @@ async function runMode(
   session.resetState();
   const before = session.readState();
   const control = ControlBlock.create();
+  // Ctrl-C / SIGTERM stops the producers at their next chunk; the consumer still
+  // drains everything they made, so the partial run is verified like any other.
+  const stopOnInterrupt = interruption.onRequest(() => control.requestStop());
   const consumerTask: ConsumerTask = {
     mode,
     ring: session.ring,
@@ -155,6 +161,8 @@ async function runMode(
     await consumer.terminate();
     await Promise.allSettled(producerRuns);
     throw err;
+  } finally {
+    stopOnInterrupt();
   }
 }
 
@@ -164,6 +172,7 @@ function producerTask(session: Session, config: BenchConfig, pipeline: PipelineC
     id,
     producers: pipeline.producers,
     progFd: session.object.progFd,
+    stateFd: session.object.stateFd,
     eventSize: config.eventSize,
     chunk: pipeline.chunk,
     events: pipeline.events === undefined ? undefined : producerShare(pipeline.events, pipeline.producers, id),

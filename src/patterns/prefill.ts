@@ -21,6 +21,12 @@ export interface PrefillConfig {
   batch: number;
   runs: number;
   warmup: number;
+  /**
+   * Asked before each run and when a fill is interrupted (EINTR): true ends the
+   * pattern early with the runs so far (src/cli/interrupt.ts). A fill cut short
+   * is still drained and verified: its run has fewer than `events` events.
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface PrefillRun {
@@ -37,13 +43,14 @@ export function runPrefill(config: PrefillConfig, onRun: (run: PrefillRun) => vo
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
     const rounds = interleave(config.modes, config.warmup + config.runs);
-    rounds.forEach((order, round) => {
+    for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
+        if (config.shouldStop?.()) return runs;
         const run = prefillOnce(session, packet, config, mode, round);
         runs.push(run);
         onRun(run);
       }
-    });
+    }
     return runs;
   } finally {
     releaseNativeConsumers();
@@ -61,7 +68,7 @@ function prefillOnce(
   // Every fill starts at sequence 0, so all modes and rounds drain identical events.
   session.resetState();
   const before = session.readState();
-  session.produce(packet, config.events);
+  session.produce(packet, config.events, 0, config.shouldStop);
   const after = session.readState();
   const ctx: DrainContext = {
     // A fresh reader starts at the published consumer position: the native

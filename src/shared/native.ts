@@ -52,6 +52,11 @@ export interface Addon {
   closeFd(fd: number): void;
   setAffinity(cpu: number): void;
   pageSize(): number;
+  /**
+   * The process's SIGINT/SIGTERM words (int32: count, last signal, grace ms); with graceMs, installs
+   * the native handlers once (main thread). See native/src/signals.cc and src/cli/interrupt.ts.
+   */
+  interruptFlags(graceMs?: number): SharedArrayBuffer;
 }
 
 /** The repository root, from dist/shared or dist/<dir>/... */

@@ -1,0 +1,80 @@
+/**
+ * Ctrl-C / SIGTERM for the bench command. One process-wide `interruption`:
+ *
+ *  - requested() is an Atomics.load of a word the native handler
+ *    (native/src/signals.cc) sets, so it answers at once even inside the
+ *    synchronous prefill (a fill, a drain), where a JavaScript signal listener
+ *    could not run until the whole pattern returned;
+ *  - onRequest(cb) calls cb once, from the event loop, when the first signal
+ *    arrives: the concurrent pipeline uses it to stop its producers (the
+ *    consumer then finishes what is in the ring, so the partial run is still
+ *    verified);
+ *  - the native side also enforces the deadline: GRACE_MS after the first
+ *    signal the process exits even if a drain is still running, and a second
+ *    signal exits at once. Exiting closes every fd, so the kernel frees the
+ *    program and the maps whichever way the process ends.
+ *
+ * Exit code of an interrupted run: 128 + the signal's number (130 for SIGINT,
+ * 143 for SIGTERM), as shells report it, unless a partial run failed
+ * verification (1).
+ */
+import * as os from 'node:os';
+import { addon } from '../shared/native.js';
+
+/** How long an interrupted run may take to stop producing, drain and report. The issue allows 2 s. */
+export const GRACE_MS = 1800;
+/** How often the event loop looks at the flag on behalf of onRequest() listeners. */
+const POLL_MS = 20;
+const COUNT = 0;
+const SIGNAL = 1;
+
+class Interruption {
+  private flags: Int32Array | undefined;
+  private readonly listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private announced = false;
+
+  /** Installs the native handlers (once; main thread). Call after the flags are validated, before loading. */
+  install(graceMs = GRACE_MS): void {
+    this.flags ??= new Int32Array(addon().interruptFlags(graceMs));
+    // unref: looking at the flag must not keep an otherwise finished process alive.
+    this.timer ??= setInterval(() => this.announce(), POLL_MS).unref();
+  }
+
+  get installed(): boolean {
+    return this.flags !== undefined;
+  }
+
+  /** True once SIGINT or SIGTERM has arrived. Cheap: one atomic load. */
+  requested(): boolean {
+    return this.flags !== undefined && Atomics.load(this.flags, COUNT) > 0;
+  }
+
+  /** "SIGINT", "SIGTERM", or undefined before any signal. */
+  signalName(): string | undefined {
+    if (!this.requested()) return undefined;
+    const signo = Atomics.load(this.flags!, SIGNAL);
+    return Object.entries(os.constants.signals).find(([, n]) => n === signo)?.[0] ?? `signal ${signo}`;
+  }
+
+  /** 128 + the signal's number, the exit code shells give a process ended by that signal. */
+  exitCode(): number {
+    return 128 + (this.flags ? Atomics.load(this.flags, SIGNAL) : 0);
+  }
+
+  /** Calls cb (once, from the event loop) when a signal arrives, or soon if one already has. Returns an unsubscribe. */
+  onRequest(cb: () => void): () => void {
+    if (this.announced) queueMicrotask(cb);
+    else this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private announce(): void {
+    if (this.announced || !this.requested()) return;
+    this.announced = true;
+    for (const cb of [...this.listeners]) cb();
+    this.listeners.clear();
+  }
+}
+
+export const interruption = new Interruption();
