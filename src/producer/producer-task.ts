@@ -5,6 +5,8 @@ export interface ProducerTask {
   id: number;
   producers: number;
   progFd: number;
+  /** The program's counters, to learn how much of an interrupted test run ran. */
+  stateFd: number;
   eventSize: number;
   /** Events per BPF_PROG_TEST_RUN. */
   chunk: number;

@@ -18,12 +18,30 @@ function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/**
+ * One BPF_PROG_TEST_RUN of `events` repeats; returns how many ran. The kernel
+ * ends a test run early with EINTR when a signal is pending (a profiler, a
+ * Ctrl-C), after some repeats ran: the program's own sequence counter says how
+ * many, and the chunk counts as that much (the schedule moves on).
+ */
+function runChunk(task: ProducerTask, packet: Uint8Array, events: number, seqBefore: number): number {
+  const native = addon();
+  try {
+    native.testRun(task.progFd, packet, events);
+    return events;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINTR') throw err;
+    return native.readState(task.stateFd).nextSeq[task.id] - seqBefore;
+  }
+}
+
 export default function produce(task: ProducerTask): ProducerReport {
   const control = new ControlBlock(task.control);
   try {
     const native = addon();
     if (task.cpu !== undefined) native.setAffinity(task.cpu);
     const packet = buildPacket(task.id, task.eventSize);
+    const firstSeq = native.readState(task.stateFd).nextSeq[task.id];
     control.reportReady();
     const report: ProducerReport = { id: task.id, events: 0, chunks: 0, finishedNs: 0, maxLatenessNs: 0 };
     if (!control.awaitRelease(task.startTimeoutMs)) {
@@ -48,8 +66,7 @@ export default function produce(task: ProducerTask): ProducerReport {
         report.maxLatenessNs = Math.max(report.maxLatenessNs, now - intended);
       }
       if (now >= deadlineNs) break;
-      const events = Math.min(task.chunk, left);
-      native.testRun(task.progFd, packet, events);
+      const events = runChunk(task, packet, Math.min(task.chunk, left), firstSeq + report.events);
       left -= events;
       report.events += events;
       report.chunks++;
