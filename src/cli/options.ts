@@ -145,6 +145,8 @@ function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean):
     throw new InvalidArgumentError(`-n/--events must be at least --producers (${producers}), got ${events}`);
   if (raw.stress && raw.duration === undefined)
     throw new InvalidArgumentError('--stress needs --duration (for example --duration 10m)');
+  if (!raw.stress && raw.mode !== 'copy' && raw.mode !== 'view' && raw.mode !== 'both')
+    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures copy, view or both`);
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
   return {
