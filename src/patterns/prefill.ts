@@ -58,6 +58,15 @@ export function runPrefill(config: PrefillConfig, onRun: (run: PrefillRun) => vo
   }
 }
 
+/**
+ * Everything was submitted before the drain began: an empty ring means done.
+ * A busy record cannot happen here, but if it did, waiting is the rule. One
+ * function for every run: a new closure per run is a new call target, and the
+ * optimised drain loop that inlined the last one deoptimises ("wrong call
+ * target", node --trace-deopt) at the end of every run.
+ */
+const doneWhenEmpty = (status: number): boolean => status === BUSY;
+
 function prefillOnce(
   session: Session,
   packet: Uint8Array,
@@ -78,9 +87,7 @@ function prefillOnce(
     ringFd: session.object.ringFd,
     eventSize: config.eventSize,
     startSeq: before.nextSeq,
-    // Everything was submitted before the drain began: an empty ring means done.
-    // A busy record cannot happen here, but if it did, waiting is the rule.
-    idle: (status) => status === BUSY,
+    idle: doneWhenEmpty,
   };
   CONSUMER_MODES[mode].prepare?.(ctx);
   const start = process.hrtime.bigint();
