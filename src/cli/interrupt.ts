@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import { addon } from '../shared/native.js';
 
 /** How long an interrupted run may take to stop producing, drain and report. The issue allows 2 s. */
-export const GRACE_MS = 1800;
+export const GRACE_MS = 1500;
 /** How often the event loop looks at the flag on behalf of onRequest() listeners. */
 const POLL_MS = 20;
 const COUNT = 0;
