@@ -53,6 +53,9 @@ for (const eventSize of [16, 100, 2048]) {
     const expected = referenceChecksum(samples);
     assert.deepEqual(results.map((r) => r.mode), ['copy', 'view']);
     for (const r of results) {
+      for (const key of ['mode', 'producers', 'event_size', 'events', 'drops', 'seconds', 'mevents_per_s', 'checksum', 'latency_ns'])
+        assert.ok(key in r, `--json result has ${key}`);
+      assert.deepEqual(Object.keys(r.latency_ns ?? {}).sort(), ['max', 'p50', 'p90', 'p99', 'p999']);
       assert.equal(r.producers, 2);
       assert.equal(r.event_size, eventSize);
       assert.equal(r.events, n);
