@@ -39,4 +39,6 @@ export interface ConsumerReport {
   timeouts: number;
   /** Why the consumer stopped, when it was not because every event was accounted for. */
   stoppedEarly: string | undefined;
+  /** The epoll stall watchdog's failure (src/watchdog.ts), if any wait broke the --read-timeout bound. */
+  stall: string | undefined;
 }

@@ -25,6 +25,7 @@ import { ExpectedChecksum } from './expected-checksum.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
 import { BUSY, RingReader } from './ring-reader.js';
+import { StallWatchdog } from '../watchdog.js';
 import { warmUp } from './warm-up.js';
 
 /** Events the program has accounted for since `start`: produced, and dropped + discarded. */
@@ -33,6 +34,13 @@ function accounting(now: ProducerState, start: ProducerState): { produced: numbe
     produced: sum(now.nextSeq) - sum(start.nextSeq),
     lost: sum(now.drops) - sum(start.drops) + sum(now.discards) - sum(start.discards),
   };
+}
+
+/** The bpf_ktime_get_ns() stamp (sample bytes 0..7) of the first unread event, or undefined if there is none yet. */
+function oldestUnreadNs(reader: RingReader): number | undefined {
+  if (reader.peek() < 0) return undefined;
+  const w = reader.sampleOffset >>> 2;
+  return (reader.words[w + 1] >>> 0) * 2 ** 32 + (reader.words[w] >>> 0);
 }
 
 function consume(task: ConsumerTask): ConsumerReport {
@@ -45,6 +53,7 @@ function consume(task: ConsumerTask): ConsumerReport {
   const epfd = task.poll === 'epoll' ? native.epollOpen(task.ringFd) : -1;
   let waits = 0;
   let timeouts = 0;
+  const watchdog = new StallWatchdog(task.readTimeoutMs);
   let stoppedEarly: string | undefined;
   let emptySinceMs: number | undefined;
   try {
@@ -74,7 +83,9 @@ function consume(task: ConsumerTask): ConsumerReport {
       }
       if (epfd >= 0) {
         waits++;
+        watchdog.beforeWait();
         if (native.epollWait(epfd, task.readTimeoutMs) === 0) timeouts++;
+        watchdog.afterWait(oldestUnreadNs(reader), Number(process.hrtime.bigint()));
       }
       return true;
     };
@@ -110,6 +121,7 @@ function consume(task: ConsumerTask): ConsumerReport {
       waits,
       timeouts,
       stoppedEarly,
+      stall: watchdog.failure(),
     };
   } catch (err) {
     // Stop the producers too: nobody is draining the ring any more.

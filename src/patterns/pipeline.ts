@@ -199,6 +199,7 @@ function assemble(
   const { outcome } = report;
   const failures = verifyDrain(outcome, delta, after);
   if (report.stoppedEarly) failures.push(`consumer stopped early: ${report.stoppedEarly}`);
+  if (report.stall) failures.push(report.stall);
   if (report.wrongLength) failures.push(`${report.wrongLength} events had a length other than --event-size ${config.eventSize}`);
   if (outcome.checksum !== report.expectedChecksum)
     failures.push(`checksum ${outcome.checksum} over the bytes read, but ${report.expectedChecksum} expected from the events' producers and sequence numbers`);
