@@ -26,6 +26,8 @@ export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptio
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Mevents/s against event size (median of runs; band: min..max)${o.log ? ', log scales' : ''}`,
+    // Legend symbols at full strength, not at the band's opacity.
+    config: { legend: { symbolOpacity: 1, symbolType: 'stroke' } },
     width: o.width,
     height: o.height,
     data: { values },
