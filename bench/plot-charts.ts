@@ -68,15 +68,16 @@ export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): 
 /** HdrHistogram-plotter style: latency against percentile, x = 1/(1 - p) on a log axis labelled in percent. */
 export function latencySpec(points: readonly LatencyPoint[], o: ChartOptions): TopLevelSpec {
   const maxInverse = Math.max(10, ...points.map((p) => p.inverse));
-  const ticks: number[] = [];
-  for (let t = 1; t <= maxInverse * 1.0001; t *= 10) ticks.push(t);
+  // Decades from 0% (x = 1) up to the first one that holds every point.
+  const ticks: number[] = [1];
+  while (ticks[ticks.length - 1] < maxInverse * 0.9999) ticks.push(ticks[ticks.length - 1] * 10);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'Latency by percentile (producer timestamp to consumer clock)',
     width: o.width,
     height: o.height,
     data: { values: points as unknown as Record<string, unknown>[] },
-    mark: { type: 'line', interpolate: 'step-after', point: points.length < 60 },
+    mark: { type: 'line', interpolate: 'step-after', point: points.length < 60, clip: true },
     encoding: {
       x: {
         field: 'inverse',
