@@ -10,7 +10,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { parseOrExit } from './cli-exit.js';
 import { loadPlotData } from './plot-data.js';
 import { htmlPage, renderCharts } from './plot-report.js';
 
@@ -29,20 +30,9 @@ async function main(): Promise<void> {
     .addOption(new Option('--title <text>', 'page title').default('bpf-ringbuf-bench report'))
     .exitOverride()
     .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  let inputs: string[];
-  let opts: PlotOptions;
-  try {
-    command.parse(process.argv.slice(2), { from: 'user' });
-    inputs = command.args;
-    opts = command.opts<PlotOptions>();
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
-      process.stderr.write(`plot: ${err.message.replace(/^error: /, '')}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  parseOrExit('plot', () => command.parse(process.argv.slice(2), { from: 'user' }));
+  const inputs = command.args;
+  const opts = command.opts<PlotOptions>();
   if (!/\.(html?|svg)$/i.test(opts.output)) {
     process.stderr.write(`plot: -o/--output must end in .html or .svg, got '${opts.output}'\n`);
     process.exit(2);

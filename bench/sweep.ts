@@ -6,25 +6,12 @@
  * point); plot them with dist/plot.js. Exit codes as bench: 0 all verified,
  * 1 a run failed verification or the kernel refused, 2 bad input.
  */
-import { CommanderError } from 'commander';
 import { missingPrivileges } from '../dist/cli/privileges.js';
-import { parseSweepArgs, type SweepConfig } from './sweep-options.js';
+import { parseOrExit } from './cli-exit.js';
+import { parseSweepArgs } from './sweep-options.js';
 import { sweepFile, writeSweep } from './sweep-output.js';
 import { SweepProgress } from './sweep-progress.js';
 import { runPoint, sweepPoints, type SweepPoint } from './sweep-run.js';
-
-function parseOrExit(argv: string[]): SweepConfig {
-  try {
-    return parseSweepArgs(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
-      process.stderr.write(`sweep: ${err.message.replace(/^error: /, '')}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
 
 function describe(point: SweepPoint): string {
   const rates = point.results.map((r) => `${r.mode} ${r.median_mevents_per_s.toFixed(1)}`).join(', ');
@@ -33,7 +20,7 @@ function describe(point: SweepPoint): string {
 }
 
 function main(): void {
-  const config = parseOrExit(process.argv.slice(2));
+  const config = parseOrExit('sweep', () => parseSweepArgs(process.argv.slice(2)));
   const denied = missingPrivileges();
   if (denied) {
     process.stderr.write(`sweep: ${denied}\n`);
