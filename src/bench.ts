@@ -11,6 +11,7 @@ import { interruption } from './cli/interrupt.js';
 import { reportInterruptedPrefill } from './cli/interrupted.js';
 import { kernelTooOld, loadFailureAdvice, missingPrivileges } from './cli/privileges.js';
 import { runPrefill } from './patterns/prefill.js';
+import { runStressCommand } from './patterns/stress.js';
 import { runPipelineCommand } from './pipeline-command.js';
 import { formatJson, formatText, summarize } from './report.js';
 
@@ -41,6 +42,10 @@ function main(): void {
   }
   // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it (src/cli/interrupt.ts).
   interruption.install();
+  if (config.stress) {
+    runStressCommand(config).then((code) => process.exit(code), fail);
+    return;
+  }
   if (config.pipeline) {
     runPipelineCommand(config).then((code) => process.exit(interruptedPipeline(config, code)), fail);
     return;

@@ -1,0 +1,244 @@
+/**
+ * Stress mode (--stress --duration D --producers N): for D, run short steps
+ * one after another, each on a freshly loaded program and ring, cycling
+ *   event sizes   16 B .. 3072 B, odd sizes included (partial checksum words)
+ *   modes         copy and view in the pipeline; all four (native too) in prefill steps
+ *   wake-ups      adaptive, none, force; waiting by epoll, sometimes spin
+ *   rings         16 KiB (overflow guaranteed) .. 64 MiB
+ *   batches       1, 8, 64 records per published position
+ *   pacing        flat out, or a paced rate that leaves the consumer idle (its waits watched)
+ * and verify every step exactly as a normal run does: sequences, drops against
+ * the program's counters, checksums, the epoll stall watchdog. Between steps a
+ * full GC unmaps the closed rings; the status line shows RSS and how many ring
+ * mappings are alive, and the run fails if any survives the final GC.
+ *
+ * Every `statusEveryMs` a status line; at the end a summary: events consumed,
+ * dropped, produced, failures. Any failure (or a step that throws) makes the
+ * exit code 1. Ctrl-C ends it after the current step, marked interrupted.
+ */
+import * as fs from 'node:fs';
+import { human } from '../cli/arg-parsers.js';
+import { interruption } from '../cli/interrupt.js';
+import type { BenchConfig, PipelineConfig, PollStrategy, WakeupMode } from '../cli/options.js';
+import { collectGarbage } from '../shared/gc.js';
+import { recordSize } from '../shared/ring-layout.js';
+import type { ModeName } from '../shared/types.js';
+import { runPipeline } from './pipeline.js';
+import { runPrefill } from './prefill.js';
+
+export const STRESS_SIZES = [16, 17, 64, 100, 128, 255, 256, 1000, 2048, 3072] as const;
+const RINGS = [16 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2] as const;
+const BATCHES = [1, 8, 64] as const;
+const WAKEUPS: readonly WakeupMode[] = ['adaptive', 'none', 'force'];
+const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
+const PREFILL_MODES: ModeName[] = ['copy', 'view', 'native', 'native-copy'];
+/** Every PREFILL_EVERY-th step is a prefill (all four modes, identical events, checksums compared). */
+const PREFILL_EVERY = 7;
+
+export interface StressStep {
+  index: number;
+  pattern: 'pipeline' | 'prefill';
+  eventSize: number;
+  ringSize: number;
+  batch: number;
+  modes: ModeName[];
+  wakeup: WakeupMode;
+  poll: PollStrategy;
+  /** Total events/s over the producers; undefined: flat out. */
+  rate: number | undefined;
+}
+
+/**
+ * Step i of the cycle. Sizes advance every step; the mode flips and the ring
+ * shifts once per pass over the sizes (their list lengths share factors with
+ * it, so plain i % n would pair each size with one mode and half the rings).
+ */
+export function stressStep(index: number): StressStep {
+  return {
+    index,
+    pattern: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? 'prefill' : 'pipeline',
+    eventSize: STRESS_SIZES[index % STRESS_SIZES.length],
+    ringSize: RINGS[(index + Math.floor(index / STRESS_SIZES.length)) % RINGS.length],
+    batch: BATCHES[index % BATCHES.length],
+    modes: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % 2]],
+    wakeup: WAKEUPS[Math.floor(index / 2) % WAKEUPS.length],
+    poll: index % 5 === 4 ? 'spin' : 'epoll',
+    // Every third step paced well below what a consumer drains, so it really waits in epoll.
+    rate: index % 3 === 2 ? 300_000 : undefined,
+  };
+}
+
+export function describeStep(s: StressStep): string {
+  const base = `#${s.index} ${s.pattern} ${s.modes.join('+')} ${s.eventSize} B ring ${human(s.ringSize)} batch ${s.batch}`;
+  if (s.pattern === 'prefill') return base;
+  return `${base} ${s.poll}/${s.wakeup} ${s.rate === undefined ? 'flat out' : `${s.rate / 1000}k/s`}`;
+}
+
+export interface StressTotals {
+  steps: number;
+  consumed: number;
+  dropped: number;
+  produced: number;
+  failures: string[];
+  bySize: Map<number, { steps: number; consumed: number }>;
+}
+
+export function newTotals(): StressTotals {
+  return { steps: 0, consumed: 0, dropped: 0, produced: 0, failures: [], bySize: new Map() };
+}
+
+/** Runs one step and adds what it saw to `totals`. A step that throws is a failure too. */
+export async function runStep(config: BenchConfig, step: StressStep, stepMs: number, totals: StressTotals): Promise<void> {
+  const name = describeStep(step);
+  let consumed = 0;
+  try {
+    if (step.pattern === 'prefill') {
+      const events = Math.min(200_000, Math.floor(step.ringSize / recordSize(step.eventSize)));
+      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0, shouldStop: () => interruption.requested() });
+      for (const r of runs) {
+        consumed += r.result.events;
+        totals.dropped += r.result.drops;
+        totals.produced += r.result.events + r.result.drops;
+        for (const f of r.failures) totals.failures.push(`${name}: ${r.result.mode}: ${f}`);
+      }
+      // Complete runs drained identical events: their checksums must agree across modes.
+      const complete = runs.filter((r) => r.result.events + r.result.drops === events);
+      const sums = new Set(complete.map((r) => r.result.checksum));
+      if (sums.size > 1) totals.failures.push(`${name}: checksums disagree between modes: ${[...sums].join(', ')}`);
+    } else {
+      const pipeline: PipelineConfig = { ...config.pipeline!, events: undefined, durationMs: stepMs, rate: step.rate, poll: step.poll, wakeup: step.wakeup, histogramFile: undefined };
+      const runs = await runPipeline({ ...config, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, pipeline });
+      for (const r of runs) {
+        consumed += r.result.events;
+        totals.dropped += r.result.drops;
+        totals.produced += r.result.produced;
+        for (const f of r.failures) totals.failures.push(`${name}: ${f}`);
+      }
+    }
+  } catch (err) {
+    totals.failures.push(`${name}: ${(err as Error).message}`);
+  }
+  totals.steps++;
+  totals.consumed += consumed;
+  const size = totals.bySize.get(step.eventSize) ?? { steps: 0, consumed: 0 };
+  size.steps++;
+  size.consumed += consumed;
+  totals.bySize.set(step.eventSize, size);
+}
+
+/** Ring mappings alive in this process (two per open or not-yet-collected ring). */
+export function ringMappings(): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('anon_inode:bpf-map')).length;
+}
+
+/**
+ * Ring mappings left once everything is closed and collected. A worker
+ * thread's isolate is torn down a little after the worker reports it has
+ * exited, and its references to the ring's buffers go only then; so collect,
+ * look, and give it up to 2 s before calling what is left a leak.
+ */
+export async function settledRingMappings(): Promise<number> {
+  const deadline = performance.now() + 2000;
+  for (;;) {
+    collectGarbage();
+    const n = ringMappings();
+    if (n === 0 || performance.now() > deadline) return n;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function rssBytes(): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+export interface StressOutcome {
+  totals: StressTotals;
+  seconds: number;
+  rssStart: number;
+  rssEnd: number;
+  interrupted: boolean;
+}
+
+/** The whole stress run. Status lines go to `status` (stdout, or stderr with --json). */
+export async function runStress(config: BenchConfig, status: (line: string) => void): Promise<StressOutcome> {
+  const durationMs = config.pipeline?.durationMs;
+  if (!config.pipeline || durationMs === undefined) throw new Error('--stress needs --producers and --duration');
+  const stepMs = Math.min(3000, Math.max(250, durationMs / 20));
+  const statusEveryMs = Math.min(10_000, Math.max(1000, durationMs / 10));
+  const totals = newTotals();
+  const started = performance.now();
+  collectGarbage();
+  const rssStart = rssBytes();
+  let lastStatus = started;
+  const line = (tag: string, step: StressStep | undefined): string => {
+    const s = (performance.now() - started) / 1e3;
+    return (
+      `stress ${tag} ${clock(s)}/${clock(durationMs / 1e3)}: ${totals.steps} steps, ${totals.consumed.toLocaleString('en-US')} events consumed ` +
+      `(${(totals.consumed / s / 1e6).toFixed(2)} M/s), ${totals.dropped.toLocaleString('en-US')} dropped, ${totals.failures.length} failures; ` +
+      `RSS ${(rssBytes() / 2 ** 20).toFixed(0)} MiB, ${ringMappings()} ring mappings` + (step ? `; last ${describeStep(step)}` : '')
+    );
+  };
+  for (let i = 0; performance.now() - started < durationMs && !interruption.requested(); i++) {
+    const left = durationMs - (performance.now() - started);
+    const step = stressStep(i);
+    await runStep(config, step, Math.max(100, Math.min(stepMs, left)), totals);
+    // Unmap the closed ring now rather than whenever V8 feels like it (src/shared/gc.ts).
+    collectGarbage();
+    if (performance.now() - lastStatus >= statusEveryMs) {
+      lastStatus = performance.now();
+      status(line('status', step));
+    }
+  }
+  const leftover = await settledRingMappings();
+  if (leftover) totals.failures.push(`${leftover} ring mappings still alive after every session was closed and collected`);
+  return { totals, seconds: (performance.now() - started) / 1e3, rssStart, rssEnd: rssBytes(), interrupted: interruption.requested() };
+}
+
+export function formatStressSummary(o: StressOutcome): string {
+  const t = o.totals;
+  const sizes = [...t.bySize.entries()].sort((a, b) => a[0] - b[0]).map(([size, v]) => `${size} B: ${v.steps} steps, ${v.consumed.toLocaleString('en-US')} events`);
+  return [
+    `stress summary${o.interrupted ? ` (INTERRUPTED by ${interruption.signalName()}: partial)` : ''}: ${clock(o.seconds)}, ${t.steps} steps; ` +
+      `events consumed ${t.consumed.toLocaleString('en-US')}, dropped ${t.dropped.toLocaleString('en-US')}, produced ${t.produced.toLocaleString('en-US')} ` +
+      `(consumed + dropped ${t.consumed + t.dropped === t.produced ? '==' : '!='} produced); failures ${t.failures.length}`,
+    `  per event size: ${sizes.join('; ')}`,
+    `  RSS ${(o.rssStart / 2 ** 20).toFixed(0)} MiB at start, ${(o.rssEnd / 2 ** 20).toFixed(0)} MiB at end`,
+    ...t.failures.slice(0, 20).map((f) => `  FAILED: ${f}`),
+    ...(t.failures.length > 20 ? [`  ... and ${t.failures.length - 20} more`] : []),
+  ].join('\n');
+}
+
+/** 0 when everything verified; 1 on any failure (also when interrupted); else 128 + signal when interrupted. */
+export function stressExitCode(o: Pick<StressOutcome, 'totals' | 'interrupted'>): number {
+  if (o.totals.failures.length || o.totals.consumed + o.totals.dropped !== o.totals.produced) return 1;
+  return o.interrupted ? interruption.exitCode() : 0;
+}
+
+function clock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = Math.floor(seconds % 60);
+  return `${m}m${String(s).padStart(2, '0')}s`;
+}
+
+/** bench --stress: status lines and summary (text, or one JSON object with --json); returns the exit code. */
+export async function runStressCommand(config: BenchConfig): Promise<number> {
+  const statusOut = config.json ? process.stderr : process.stdout;
+  const outcome = await runStress(config, (l) => statusOut.write(l + '\n'));
+  const t = outcome.totals;
+  if (config.json)
+    process.stdout.write(
+      JSON.stringify(
+        {
+          stress: { seconds: outcome.seconds, steps: t.steps, consumed: t.consumed, dropped: t.dropped, produced: t.produced, rss_start: outcome.rssStart, rss_end: outcome.rssEnd, interrupted: outcome.interrupted },
+          by_size: Object.fromEntries(t.bySize),
+          failures: t.failures,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  else process.stdout.write(formatStressSummary(outcome) + '\n');
+  for (const f of t.failures) process.stderr.write(`bench: FAILED: ${f}\n`);
+  return stressExitCode(outcome);
+}

@@ -1,0 +1,68 @@
+/**
+ * Stress mode, short: the cycle covers every size, mode, wake-up, wait and
+ * pattern; a real --stress run of a few seconds prints status lines and a
+ * summary with zero failures and consumed + dropped == produced, leaves no
+ * ring mapped, and exits 0; interrupted, it ends quickly with its partial
+ * summary; and any failure makes the exit code 1.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { missingPrivileges } from '../dist/cli/privileges.js';
+import { newTotals, STRESS_SIZES, stressExitCode, stressStep } from '../dist/patterns/stress.js';
+
+const skip = missingPrivileges() ?? false;
+const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+
+test('70 steps of the cycle cover every size, both pipeline modes, every wake-up, spin and epoll, paced and flat out, and prefill', () => {
+  const steps = Array.from({ length: 70 }, (_, i) => stressStep(i));
+  const pipeline = steps.filter((s) => s.pattern === 'pipeline');
+  assert.deepEqual(new Set(steps.map((s) => s.eventSize)), new Set(STRESS_SIZES));
+  assert.deepEqual(new Set(pipeline.flatMap((s) => s.modes)), new Set(['copy', 'view']));
+  assert.deepEqual(new Set(pipeline.map((s) => s.wakeup)), new Set(['adaptive', 'none', 'force']));
+  assert.deepEqual(new Set(pipeline.map((s) => s.poll)), new Set(['epoll', 'spin']));
+  assert.ok(pipeline.some((s) => s.rate !== undefined) && pipeline.some((s) => s.rate === undefined));
+  assert.deepEqual(new Set(steps.filter((s) => s.pattern === 'prefill').flatMap((s) => s.modes)), new Set(['copy', 'view', 'native', 'native-copy']));
+  // Every (size, pipeline mode) pair comes up, not just every size and every mode.
+  const pairs = new Set(pipeline.map((s) => `${s.eventSize}/${s.modes[0]}`));
+  assert.equal(pairs.size, STRESS_SIZES.length * 2);
+});
+
+test('exit code: 0 verified, 1 on any failure or an accounting mismatch', () => {
+  const ok = { ...newTotals(), consumed: 10, dropped: 5, produced: 15 };
+  assert.equal(stressExitCode({ totals: ok, interrupted: false }), 0);
+  assert.equal(stressExitCode({ totals: { ...ok, failures: ['x'] }, interrupted: false }), 1);
+  assert.equal(stressExitCode({ totals: { ...ok, produced: 16 }, interrupted: false }), 1);
+});
+
+test('a 12 s stress run: status lines, summary with 0 failures, consumed + dropped == produced, exit 0', { skip, timeout: 120_000 }, () => {
+  const r = spawnSync(process.execPath, [BENCH, '--stress', '--duration', '12s', '--producers', '2'], { encoding: 'utf8', timeout: 110_000 });
+  console.log(r.stdout.split('\n').filter((l) => l.startsWith('stress summary')).join('\n'));
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const status = r.stdout.split('\n').filter((l) => l.startsWith('stress status'));
+  assert.ok(status.length >= 2, `periodic status lines, got ${status.length}`);
+  const m = /stress summary: \S+, (\d+) steps; events consumed ([\d,]+), dropped ([\d,]+), produced ([\d,]+) \(consumed \+ dropped == produced\); failures 0/.exec(r.stdout);
+  assert.ok(m, `summary line: ${r.stdout}`);
+  const [steps, consumed, dropped, produced] = m.slice(1).map((v) => Number(v.replace(/,/g, '')));
+  assert.ok(steps >= 5, `${steps} steps`);
+  assert.ok(consumed > 0);
+  assert.equal(consumed + dropped, produced);
+  assert.equal(r.stderr, '');
+});
+
+test('SIGINT during stress: the current step winds down, the summary is marked interrupted, exit 130 within 2 s', { skip, timeout: 120_000 }, async () => {
+  const child = spawn(process.execPath, [BENCH, '--stress', '--duration', '5m', '--producers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Wait for the first status line: the run is in full swing.
+  for (let i = 0; i < 600 && !stdout.includes('stress status'); i++) await new Promise((r) => setTimeout(r, 50));
+  const sent = performance.now();
+  child.kill('SIGINT');
+  const code = await exited;
+  const took = performance.now() - sent;
+  assert.ok(took < 2000, `exited ${took.toFixed(0)} ms after SIGINT`);
+  assert.equal(code, 130, stdout);
+  assert.match(stdout, /stress summary \(INTERRUPTED by SIGINT: partial\).*failures 0/);
+});
