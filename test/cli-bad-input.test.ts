@@ -94,6 +94,8 @@ const CASES: Case[] = [
   // --stress: needs --producers and --duration
   { args: ['--stress'], names: '--stress' },
   { args: ['--stress', '--producers', '2'], names: '--stress' },
+  { args: ['--stress', '--producers', '2', '--duration', '1m', '--event-size', '64'], names: '--event-size' },
+  { args: ['--stress', '--producers', '2', '--duration', '1m', '--mode', 'view'], names: '--mode' },
   // unknown flags, stray arguments
   { args: ['--evnets', '10'], names: '--evnets' },
   { args: ['-x'], names: '-x' },

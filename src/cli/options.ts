@@ -82,6 +82,8 @@ interface RawOptions {
 }
 
 /** Flags that only mean something in the concurrent pattern (with --producers). */
+/** Flags --stress sets itself, step by step (src/patterns/stress.ts): giving one would be silently ignored. */
+const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
 const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress'] as const;
 
 export function buildCommand(): Command {
@@ -145,6 +147,9 @@ function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean):
     throw new InvalidArgumentError(`-n/--events must be at least --producers (${producers}), got ${events}`);
   if (raw.stress && raw.duration === undefined)
     throw new InvalidArgumentError('--stress needs --duration (for example --duration 10m)');
+  const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
+  if (cycled)
+    throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
   if (!raw.stress && raw.mode !== 'copy' && raw.mode !== 'view' && raw.mode !== 'both')
     throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures copy, view or both`);
   if (raw.rate !== undefined && raw.rate < producers)
