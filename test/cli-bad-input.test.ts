@@ -33,6 +33,8 @@ const CASES: Case[] = [
   { args: ['--events', 'lots'], names: '--events' },
   { args: ['--events', '1.5'], names: '--events' },
   { args: ['--events', '2000000', '--ring-size', '64K'], names: '--events' },
+  // 32768 records of 32 B would fill 1 MiB to the byte, one more than the kernel takes
+  { args: ['--events', '32768', '--event-size', '17', '--ring-size', '1M'], names: '--events' },
   { args: ['--events'], names: '--events' },
   // --mode: unknown modes
   { args: ['--mode', 'fast'], names: '--mode' },

@@ -19,6 +19,7 @@ import { missingPrivileges } from '../dist/cli/privileges.js';
 import { CONSUMER_MODES } from '../dist/consumer/modes.js';
 import { RingReader } from '../dist/consumer/ring-reader.js';
 import { buildPacket } from '../dist/shared/event.js';
+import { recordsThatFit } from '../dist/shared/ring-layout.js';
 import { Session } from '../dist/shared/session.js';
 import { counterDelta, verifyDrain } from '../dist/shared/verify.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
@@ -30,9 +31,10 @@ for (const mode of ['copy', 'view'] as const) {
   test(`${mode}: 40 rounds of overfilling a 16 KiB ring drop exactly the excess and deliver exactly what fit`, { skip }, () => {
     const ringSize = 16 * 1024;
     const eventSize = 200;
-    // Record = 8-byte header + sample, rounded up to 8 (kernel/bpf/ringbuf.c); all records fit while their sum <= ring size.
+    // Record = 8-byte header + sample, rounded up to 8 (kernel/bpf/ringbuf.c); a reserve fails once the
+    // producer would be ring-size bytes ahead of the consumer, so the records must sum to at most size - 1.
     const record = Math.ceil((eventSize + 8) / 8) * 8;
-    const fit = Math.floor(ringSize / record);
+    const fit = Math.floor((ringSize - 1) / record);
     const perRound = fit * 3 + 7;
     const session = new Session({ eventSize, ringSize });
     try {
@@ -69,6 +71,21 @@ for (const mode of ['copy', 'view'] as const) {
     }
   });
 }
+
+test('a ring that is an exact multiple of the record size holds one record less than size / record', { skip }, () => {
+  const ringSize = 64 * 1024;
+  const eventSize = 24; // record 32 B: 2048 of them would fill the ring to the byte
+  const session = new Session({ eventSize, ringSize });
+  try {
+    session.produce(buildPacket(0, eventSize), ringSize / 32);
+    const state = session.readState();
+    assert.equal(state.drops[0], 1, 'the last one does not fit');
+    assert.equal(recordsThatFit(ringSize, eventSize), ringSize / 32 - 1, 'and the CLI\'s -n check knows it');
+    assert.equal(new BigUint64Array(session.ring.producer, 0, 1)[0], BigInt(ringSize - 32));
+  } finally {
+    session.close();
+  }
+});
 
 test('a slow consumer (no wake-ups, 200 ms epoll timeout) behind two producers on a 8 KiB ring: drops counted, integrity verified', { skip, timeout: 120_000 }, () => {
   const r = spawnSync(

@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_EVENT_SIZE, MIN_EVENT_SIZE } from '../shared/event.js';
-import { MAX_RING_SIZE, recordSize } from '../shared/ring-layout.js';
+import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../shared/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
 import { MAX_PRODUCERS } from '../shared/event.js';
 import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, human, outputFile } from './arg-parsers.js';
@@ -118,11 +118,11 @@ export function toConfig(raw: RawOptions, explicit: (name: string) => boolean = 
   }
   const modes: ModeName[] = raw.mode === 'both' || raw.mode === 'all' ? MODE_GROUPS[raw.mode] : [raw.mode];
   const perEvent = recordSize(raw.eventSize);
-  const fit = Math.floor(raw.ringSize / perEvent);
+  const fit = recordsThatFit(raw.ringSize, raw.eventSize);
   if (raw.producers === undefined && raw.events > fit)
     throw new InvalidArgumentError(
       `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
-        `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
+        `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
     );
   return {
     events: raw.events,

@@ -21,7 +21,7 @@ import { human } from '../cli/arg-parsers.js';
 import { interruption } from '../cli/interrupt.js';
 import type { BenchConfig, PipelineConfig, PollStrategy, WakeupMode } from '../cli/options.js';
 import { collectGarbage } from '../shared/gc.js';
-import { recordSize } from '../shared/ring-layout.js';
+import { recordsThatFit } from '../shared/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
@@ -93,7 +93,7 @@ export async function runStep(config: BenchConfig, step: StressStep, stepMs: num
   let consumed = 0;
   try {
     if (step.pattern === 'prefill') {
-      const events = Math.min(200_000, Math.floor(step.ringSize / recordSize(step.eventSize)));
+      const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize));
       const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0, shouldStop: () => interruption.requested() });
       for (const r of runs) {
         consumed += r.result.events;

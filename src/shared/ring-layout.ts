@@ -28,6 +28,17 @@ export function recordSize(sampleLength: number): number {
   return (sampleLength + RECORD_HEADER_SIZE + 7) & ~7;
 }
 
+/**
+ * How many records of `sampleLength` bytes an empty ring of `size` bytes takes
+ * before a reserve fails. The kernel keeps the producer less than `size` bytes
+ * ahead of the consumer (kernel/bpf/ringbuf.c, __bpf_ringbuf_reserve():
+ * "new_prod_pos - cons_pos > rb->mask" fails the reserve), so a ring that is an
+ * exact multiple of the record size holds one record less than size / record.
+ */
+export function recordsThatFit(size: number, sampleLength: number): number {
+  return Math.floor((size - 1) / recordSize(sampleLength));
+}
+
 /** The two mappings of one ring, as the addon's mapRing() returns them. */
 export interface RingMemory {
   consumer: SharedArrayBuffer;
