@@ -182,7 +182,11 @@ export async function runStress(config: BenchConfig, status: (line: string) => v
   for (let i = 0; performance.now() - started < durationMs && !interruption.requested(); i++) {
     const left = durationMs - (performance.now() - started);
     const step = stressStep(i);
+    const failuresBefore = totals.failures.length;
     await runStep(config, step, Math.max(100, Math.min(stepMs, left)), totals);
+    // Failures are reported when they happen, not only in the summary hours later.
+    const elapsed = clock((performance.now() - started) / 1e3);
+    for (const f of totals.failures.slice(failuresBefore)) status(`stress FAILED at ${elapsed}: ${f}`);
     // Unmap the closed ring now rather than whenever V8 feels like it (src/shared/gc.ts).
     collectGarbage();
     if (performance.now() - lastStatus >= statusEveryMs) {
