@@ -16,12 +16,11 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { missingPrivileges } from '../dist/cli/privileges.js';
-import { CONSUMER_MODES } from '../dist/consumer/modes.js';
-import { RingReader } from '../dist/consumer/ring-reader.js';
 import { buildPacket } from '../dist/shared/event.js';
 import { recordsThatFit } from '../dist/shared/ring-layout.js';
 import { Session } from '../dist/shared/session.js';
 import { counterDelta, verifyDrain } from '../dist/shared/verify.js';
+import { drainOnce } from './helpers/drain-once.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
 const skip = missingPrivileges() ?? false;
@@ -44,14 +43,7 @@ for (const mode of ['copy', 'view'] as const) {
         const before = session.readState();
         assert.equal(session.produce(packet, perRound, 5), perRound);
         const after = session.readState();
-        const outcome = CONSUMER_MODES[mode].drain({
-          reader: new RingReader(session.ring),
-          ring: session.ring,
-          ringFd: session.object.ringFd,
-          eventSize,
-          startSeq: before.nextSeq,
-          idle: () => false,
-        });
+        const outcome = drainOnce(session, mode, eventSize, before);
         const delta = counterDelta(before, after);
         assert.deepEqual(verifyDrain(outcome, delta, after), [], `round ${round}`);
         assert.equal(outcome.events, fit, `round ${round}: events that fit`);

@@ -10,11 +10,10 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { missingPrivileges } from '../dist/cli/privileges.js';
-import { CONSUMER_MODES } from '../dist/consumer/modes.js';
-import { RingReader } from '../dist/consumer/ring-reader.js';
 import { buildPacket } from '../dist/shared/event.js';
 import { Session } from '../dist/shared/session.js';
 import { counterDelta, verifyDrain } from '../dist/shared/verify.js';
+import { drainOnce } from './helpers/drain-once.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
 const skip = missingPrivileges() ?? false;
@@ -45,14 +44,7 @@ test('more than 4 GiB through a 16 MiB ring: no spurious drops, every round veri
       const delta = counterDelta(before, after);
       assert.equal(delta.drops[0], 0, `round ${round}: spurious drops at position ${consumerWord[0]}`);
       const mode = round % 2 ? 'view' : 'copy';
-      const outcome = CONSUMER_MODES[mode].drain({
-        reader: new RingReader(session.ring),
-        ring: session.ring,
-        ringFd: session.object.ringFd,
-        eventSize,
-        startSeq: before.nextSeq,
-        idle: () => false,
-      });
+      const outcome = drainOnce(session, mode, eventSize, before);
       assert.deepEqual(verifyDrain(outcome, delta, after), [], `round ${round} (${mode})`);
       assert.equal(outcome.events, perFill);
       assert.equal(outcome.checksum, expected, `round ${round} (${mode}) checksum`);
