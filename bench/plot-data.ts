@@ -134,16 +134,24 @@ export function loadPlotData(args: readonly string[]): PlotData {
 export function addJson(data: PlotData, json: unknown, source: string): void {
   const sweep = json as Partial<SweepFile>;
   if (Array.isArray(sweep.points)) {
-    for (const p of sweep.points) for (const r of p.results) data.throughput.push(throughputOf(r, p.ratios, source, p.producers));
+    for (const p of sweep.points)
+      for (const r of p.results) {
+        data.throughput.push(throughputOf(r, p.ratios, source, p.producers));
+        addLatency(data, r as ResultLike);
+      }
     return;
   }
   const run = json as { results?: ResultLike[]; ratios?: Record<string, number> };
   if (!Array.isArray(run.results)) throw new Error(`${source}: JSON without points[] (sweep) or results[] (bench --json)`);
   for (const r of run.results) {
     if (typeof r.mevents_per_s === 'number') data.throughput.push(throughputOf(r, run.ratios, source));
-    if (r.latency_ns) {
-      const series = `${r.mode}${r.producers && r.producers > 1 ? ` x${r.producers}` : ''} ${r.event_size} B`;
-      data.latency.push(...summaryLatency(series, r.latency_ns, r.events));
-    }
+    addLatency(data, r);
   }
+}
+
+/** A pipeline result's latency summary as one series, "view x2 128 B". */
+function addLatency(data: PlotData, r: ResultLike): void {
+  if (!r.latency_ns) return;
+  const series = `${r.mode}${r.producers && r.producers > 1 ? ` x${r.producers}` : ''} ${r.event_size} B`;
+  data.latency.push(...summaryLatency(series, r.latency_ns, r.events));
 }

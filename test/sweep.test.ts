@@ -112,6 +112,23 @@ test('latency summary (pipeline --json): p50..p999 at 1/(1-p), the maximum at th
   assert.ok(svg.includes('99.9%'));
 });
 
+test('a sweep point with 2 producers runs the pipeline, and its latency reaches the plot', { skip: kernelSkip }, () => {
+  const dir = tmp();
+  const r = node('sweep.js', ['--sizes', '128', '--producers', '2', '--modes', 'all', '-n', '20000', '--ring-size', '4M', '--out', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
+  const [p] = json.points as SweepPoint[];
+  assert.equal(p.pattern, 'pipeline');
+  assert.deepEqual(p.failures, []);
+  assert.deepEqual(
+    p.results.map((x) => x.mode),
+    ['copy', 'view'],
+  );
+  for (const x of p.results) assert.equal(x.events, 20000);
+  const data = loadPlotData([path.join(dir, 'sweep.json')]);
+  assert.deepEqual([...new Set(data.latency.map((l) => l.series))].sort(), ['copy x2 128 B', 'view x2 128 B']);
+});
+
 test('a short real sweep writes JSON and CSV that agree, and plots to a self-contained page', { skip: kernelSkip }, () => {
   const dir = tmp();
   const r = node('sweep.js', ['--sizes', '16,100', '--modes', 'all', '-n', '2000', '--runs', '2', '--warmup', '0', '--ring-size', '4M', '--out', dir]);
