@@ -35,7 +35,8 @@ export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptio
     // The line first, so the legend shows line symbols; the min..max band is drawn over it, faint.
     layer: [
       {
-        mark: { type: 'line', point: points.length < 200 },
+        // Small points always, so a series measured at one size (a pipeline run) still shows.
+        mark: { type: 'line', point: { filled: true, size: points.length < 200 ? 30 : 8 } },
         encoding: { y: { field: 'median', type: 'quantitative', title: 'Mevents/s', scale: o.log ? { type: 'log' } : { zero: true } } },
       },
       { mark: { type: 'area', opacity: 0.18 }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' } } },
@@ -49,7 +50,7 @@ export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): 
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'JavaScript ÷ native, like for like (view ÷ native in place, copy ÷ native-copy)',
     width: o.width,
-    height: Math.round(o.height * 0.6),
+    height: o.height,
     layer: [
       {
         data: { values: withRatio.map((p) => ({ ...p, ratio: p.ratio_to_native })) },
