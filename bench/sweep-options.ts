@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { bytes, choice, count, human } from '../dist/cli/arg-parsers.js';
 import { MODE_CHOICES, MODE_GROUPS } from '../dist/cli/options.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../dist/shared/event.js';
-import { MAX_RING_SIZE, recordSize } from '../dist/shared/ring-layout.js';
+import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../dist/shared/ring-layout.js';
 import type { ModeName } from '../dist/shared/types.js';
 
 export interface SweepConfig {
@@ -111,14 +111,16 @@ export function toSweepConfig(raw: RawSweepOptions): SweepConfig {
     outDir: raw.out,
   };
   if (raw.producers.includes(1)) {
-    // Prefill runs must fit the ring at every size; the largest record decides.
-    const largest = raw.sizes[raw.sizes.length - 1];
-    const fit = Math.floor(raw.ringSize / recordSize(largest));
-    const need = eventsFor(config, largest);
-    if (need > fit)
-      throw new InvalidArgumentError(
-        `${raw.events === undefined ? '--bytes-per-run' : '-n/--events'}: ${need} events of ${largest} B do not fit --ring-size ${human(raw.ringSize)} (at most ${fit})`,
-      );
+    // Prefill runs must fit the ring at every size (the kernel keeps the producer
+    // less than the ring size ahead, so a ring holds recordsThatFit(), not size / record).
+    for (const size of raw.sizes) {
+      const fit = recordsThatFit(raw.ringSize, size);
+      const need = eventsFor(config, size);
+      if (need > fit)
+        throw new InvalidArgumentError(
+          `${raw.events === undefined ? '--bytes-per-run' : '-n/--events'}: ${need} events of ${size} B do not fit --ring-size ${human(raw.ringSize)} (at most ${fit}; raise --ring-size)`,
+        );
+    }
   }
   return config;
 }

@@ -37,6 +37,8 @@ test('sweep: bad input is one line naming the flag, exit 2, before anything is l
     [['--producers', '0'], '--producers'],
     [['--ring-size', '3M'], '--ring-size'],
     [['--sizes', '2048', '-n', '1M', '--ring-size', '4M'], '-n/--events'],
+    // 24 B samples are 32-byte records: 64 MiB of them is exactly the ring, one more than it holds.
+    [['--sizes', '24', '--bytes-per-run', '64M', '--ring-size', '64M'], '--bytes-per-run'],
   ] as [string[], string][]) {
     const r = node('sweep.js', args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
