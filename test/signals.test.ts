@@ -1,8 +1,8 @@
 /**
  * Ctrl-C / SIGTERM in each phase of a real run: the CLI is spawned, the test
- * waits until the child is in the phase (its BPF program loaded; its main
- * thread burning CPU in the kernel = a fill, or in user space = a drain; the
- * pipeline running), sends the signal and checks that the child
+ * waits until the child is in the phase (its BPF program loaded; its
+ * program's sequence counter, read with bpftool, moving = a fill, or complete
+ * = the drain after it; the pipeline running), sends the signal and checks that the child
  *  - exits within 2 s, with 128 + the signal's number,
  *  - prints partial results marked INTERRUPTED, with no stack trace,
  *  - leaves nothing behind: the program and map ids it held (read from its
@@ -75,33 +75,33 @@ async function waitForLoad(child: Child, timeoutMs = 20_000): Promise<{ progs: n
   throw new Error(`the child never loaded its program; stderr: ${child.stderr}`);
 }
 
-/** utime and stime (clock ticks) of the child's main thread. */
-function cpuTicks(pid: number): { user: number; sys: number } {
-  const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]), sys: Number(fields[12]) };
+/** The id of the child's .bss map (the program's per-producer counters), among the maps it holds. */
+function bssMapId(maps: number[]): number {
+  const id = maps.find((m) => {
+    const r = spawnSync('bpftool', ['-j', 'map', 'show', 'id', String(m)], { encoding: 'utf8' });
+    return r.status === 0 && (JSON.parse(r.stdout) as { name: string }).name.endsWith('.bss');
+  });
+  if (id === undefined) throw new Error(`no .bss map among ${maps.join(', ')}`);
+  return id;
 }
 
-/**
- * Waits until the main thread has spent `samples` consecutive 20 ms periods
- * busy only in user space (a drain: reading the mapped ring needs no system
- * call) or only in the kernel (a fill: BPF_PROG_TEST_RUN).
- */
-async function waitForMainThreadIn(child: Child, where: 'user' | 'sys', samples = 3, timeoutMs = 20_000): Promise<void> {
-  const pid = child.proc.pid!;
+/** Producer 0's next sequence number in the child's program: how far the current fill has got. */
+function producedSoFar(bssId: number): number {
+  const r = spawnSync('bpftool', ['-j', 'map', 'lookup', 'id', String(bssId), 'key', '0', '0', '0', '0'], { encoding: 'utf8' });
+  if (r.status !== 0) return NaN;
+  const bytes = (JSON.parse(r.stdout) as { value: string[] }).value.slice(0, 8).map((b) => parseInt(b, 16));
+  return bytes.reduceRight((n, b) => n * 256 + b, 0);
+}
+
+/** Waits until the child's program counters satisfy `ready` (read through bpftool, from outside the child). */
+async function waitForCounter(child: Child, bssId: number, ready: (produced: number) => boolean, timeoutMs = 20_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
-  let last = cpuTicks(pid);
-  let streak = 0;
   while (performance.now() < deadline) {
-    await sleep(20);
-    const now = cpuTicks(pid);
-    const user = now.user - last.user;
-    const sys = now.sys - last.sys;
-    last = now;
-    streak = (where === 'user' ? user > 0 && sys === 0 : sys > 0 && user === 0) ? streak + 1 : 0;
-    if (streak >= samples) return;
+    const produced = producedSoFar(bssId);
+    if (ready(produced)) return produced;
+    await sleep(5);
   }
-  throw new Error(`the child's main thread was never busy in ${where} mode only; stdout: ${child.stdout}`);
+  throw new Error(`the child's counters never got there; stdout: ${child.stdout}`);
 }
 
 function exists(kind: 'prog' | 'map', id: number): boolean {
@@ -145,7 +145,8 @@ test('SIGINT during a prefill fill: the fill stops, what it made is drained and 
   // 16 B events, many of them: a fill takes seconds of kernel time.
   const child = start(['-n', '10M', '--event-size', '16', '--ring-size', '256M', '--runs', '3', '--warmup', '0']);
   const held = await waitForLoad(child);
-  await waitForMainThreadIn(child, 'sys');
+  // The first fill has begun and is far from done (10M events take a good fraction of a second).
+  await waitForCounter(child, bssMapId(held.maps), (n) => n > 0 && n < 5e6);
   await interruptAndCheck(child, held, 'SIGINT');
   assert.match(child.stdout, /the fill of \w+ round \d+ stopped after \d+ of 10000000 events, which were drained and verified/);
 });
@@ -154,7 +155,8 @@ test('SIGTERM during a prefill drain: the drain finishes, completed runs are rep
   // Large events in copy mode: the drain is user-space time; the fill is short.
   const child = start(['-n', '300k', '--event-size', '2048', '--ring-size', '1G', '--mode', 'copy', '--runs', '20', '--warmup', '0']);
   const held = await waitForLoad(child);
-  await waitForMainThreadIn(child, 'user');
+  // The first fill is complete, so the first drain is running (it takes about a second).
+  await waitForCounter(child, bssMapId(held.maps), (n) => n === 300_000);
   await interruptAndCheck(child, held, 'SIGTERM');
   assert.match(child.stdout, /INTERRUPTED by SIGTERM after [1-9]\d* of 20 runs/);
   assert.doesNotMatch(child.stdout, /fill of .* stopped/, 'the signal came during a drain, not a fill');
@@ -178,7 +180,7 @@ test('SIGINT during the pipeline: producers stop, the consumer drains, the parti
 test('a second SIGINT exits at once', { skip, timeout: 60_000 }, async () => {
   const child = start(['-n', '10M', '--event-size', '16', '--ring-size', '256M', '--runs', '5', '--warmup', '0']);
   const held = await waitForLoad(child);
-  await waitForMainThreadIn(child, 'sys');
+  await waitForCounter(child, bssMapId(held.maps), (n) => n > 0 && n < 5e6);
   child.proc.kill('SIGINT');
   const second = performance.now();
   child.proc.kill('SIGINT');
