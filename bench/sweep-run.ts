@@ -7,9 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { runPrefill } from '../dist/patterns/prefill.js';
+import { collectGarbage } from '../dist/shared/gc.js';
 import { summarize, type ModeSummary } from '../dist/report.js';
 import { eventsFor, type SweepConfig } from './sweep-options.js';
 
@@ -24,18 +23,6 @@ export interface SweepPoint {
   failures: string[];
 }
 
-/**
- * A full garbage collection. A closed Session's ring mappings are unmapped only
- * when their SharedArrayBuffers are collected, and until then they hold the
- * BPF map, ring memory included; V8 does not count that memory, so it sees no
- * reason to collect, and a sweep of 128 sizes with a 256 MiB ring would pin
- * 32 GiB. Collecting after each point frees each ring before the next is made.
- */
-const collectGarbage: () => void = (() => {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-})();
-
 export function sweepPoints(config: SweepConfig): { producers: number; eventSize: number }[] {
   return config.producers.flatMap((producers) => config.sizes.map((eventSize) => ({ producers, eventSize })));
 }
@@ -48,6 +35,7 @@ export function runPoint(config: SweepConfig, producers: number, eventSize: numb
   if (producers === 1) {
     const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup });
     const summary = summarize(config.modes, runs);
+    // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
     return { ...base, pattern: 'prefill', seconds: elapsed(), results: summary.results, ratios: summary.ratios, failures: summary.failures };
   }

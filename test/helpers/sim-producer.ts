@@ -30,8 +30,9 @@ export class SimProducer {
     return Number(Atomics.load(this.consumerWords, 0));
   }
 
+  /** Like __bpf_ringbuf_reserve(): the producer may run at most size - 1 bytes ahead (new_prod_pos - cons_pos > mask fails). */
   hasRoom(length: number): boolean {
-    return this.position + recordSize(length) - this.consumerPosition <= this.ring.size;
+    return this.position + recordSize(length) - this.consumerPosition <= this.ring.size - 1;
   }
 
   /** Returns undefined when the ring has no room (the kernel's reserve returns NULL). */
