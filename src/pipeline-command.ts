@@ -2,13 +2,15 @@
  * bench --producers N: runs the concurrent pipeline, prints the report, writes
  * --histogram files, and returns the exit code (0 verified, 1 a failure).
  */
+import { interruption } from './cli/interrupt.js';
 import type { BenchConfig } from './cli/options.js';
 import { runPipeline } from './patterns/pipeline.js';
 import { formatPipelineJson, formatPipelineText, pipelineFailures, writeHistograms } from './report-pipeline.js';
 
 export async function runPipelineCommand(config: BenchConfig): Promise<number> {
   const runs = await runPipeline(config);
-  process.stdout.write((config.json ? formatPipelineJson(runs) : formatPipelineText(config, runs)) + '\n');
+  const interruptedBy = interruption.requested() ? (interruption.signalName() ?? 'a signal') : undefined;
+  process.stdout.write((config.json ? formatPipelineJson(runs, interruptedBy) : formatPipelineText(config, runs)) + '\n');
   const file = config.pipeline?.histogramFile;
   if (file) {
     const written = writeHistograms(file, runs);

@@ -15,8 +15,10 @@ export function pipelineFailures(runs: PipelineRun[]): string[] {
   return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
 }
 
-export function formatPipelineJson(runs: PipelineRun[]): string {
-  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs) }, null, 2);
+/** `interruptedBy`: the signal that cut the run short, recorded as `"interrupted": {"signal": ...}` like prefill's. */
+export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string): string {
+  const interrupted = interruptedBy ? { interrupted: { signal: interruptedBy } } : {};
+  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), ...interrupted }, null, 2);
 }
 
 export function formatPipelineText(config: BenchConfig, runs: PipelineRun[]): string {
