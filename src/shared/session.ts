@@ -4,15 +4,11 @@
  * fds and the SharedArrayBuffers. close() frees the program and maps at once;
  * the mappings go when the last SharedArrayBuffer referring to them is collected.
  */
-import { addon, bpfObjectPath, type BpfObject, type ProducerState } from './native.js';
+import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type ProducerState } from './native.js';
 import type { RingMemory } from './ring-layout.js';
 
-export interface SessionOptions {
-  eventSize: number;
-  ringSize: number;
-  submitFlags?: number;
-  discardEvery?: number;
-}
+/** A session is loaded with exactly the BPF object's parameters. */
+export type SessionOptions = BpfObjectOptions;
 
 export class Session {
   readonly object: BpfObject;
