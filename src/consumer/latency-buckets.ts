@@ -4,7 +4,7 @@
  * hdr-histogram-js's recordValue costs here (more than handling the event).
  * toHistogram() hands the counts to an hdr-histogram-js histogram, which then
  * reports the same percentiles, max and .hgrm text as if every value had been
- * recorded in it directly (test/pipeline-latency.test.ts checks that).
+ * recorded in it directly (test/pipeline-logic.test.ts checks that).
  *
  * HdrHistogram's layout (lowest discernible value 1, 3 significant digits):
  * 2048 sub-buckets; bucket 0 holds 0..2047 at unit resolution, bucket b >= 1
