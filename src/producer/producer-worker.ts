@@ -11,28 +11,12 @@
 import { ControlBlock } from '../shared/control.js';
 import { buildPacket } from '../shared/event.js';
 import { addon } from '../shared/native.js';
+import { countedTestRun } from '../shared/test-run.js';
 import { OpenLoopSchedule } from './pacing.js';
 import type { ProducerReport, ProducerTask } from './producer-task.js';
 
 function nowNs(): number {
   return Number(process.hrtime.bigint());
-}
-
-/**
- * One BPF_PROG_TEST_RUN of `events` repeats; returns how many ran. The kernel
- * ends a test run early with EINTR when a signal is pending (a profiler, a
- * Ctrl-C), after some repeats ran: the program's own sequence counter says how
- * many, and the chunk counts as that much (the schedule moves on).
- */
-function runChunk(task: ProducerTask, packet: Uint8Array, events: number, seqBefore: number): number {
-  const native = addon();
-  try {
-    native.testRun(task.progFd, packet, events);
-    return events;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EINTR') throw err;
-    return native.readState(task.stateFd).nextSeq[task.id] - seqBefore;
-  }
 }
 
 export default function produce(task: ProducerTask): ProducerReport {
@@ -66,7 +50,8 @@ export default function produce(task: ProducerTask): ProducerReport {
         report.maxLatenessNs = Math.max(report.maxLatenessNs, now - intended);
       }
       if (now >= deadlineNs) break;
-      const events = runChunk(task, packet, Math.min(task.chunk, left), firstSeq + report.events);
+      // A chunk cut short by a signal counts as what ran; the schedule moves on.
+      const events = countedTestRun(task.progFd, task.stateFd, task.id, packet, Math.min(task.chunk, left), firstSeq + report.events);
       left -= events;
       report.events += events;
       report.chunks++;

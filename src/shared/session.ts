@@ -6,6 +6,7 @@
  */
 import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type ProducerState } from './native.js';
 import type { RingMemory } from './ring-layout.js';
+import { countedTestRun, MAX_REPEAT } from './test-run.js';
 
 /** A session is loaded with exactly the BPF object's parameters. */
 export type SessionOptions = BpfObjectOptions;
@@ -38,23 +39,16 @@ export class Session {
 
   /**
    * Produces `events` events as `producerId` (the id inside `packet`), in test
-   * runs of at most 2^31 - 1 repeats. The kernel ends a test run early with
-   * EINTR when a signal is pending (a profiler's SIGPROF, a Ctrl-C), after
-   * some of the repeats ran; the program's own sequence counter says how many,
-   * so the rest is run again. `shouldStop` is asked after each interruption.
+   * runs of at most 2^31 - 1 repeats; a run cut short by a signal (EINTR,
+   * test-run.ts) is continued. `shouldStop` is asked after each interruption.
    * Returns the number of events produced (all of them unless stopped).
    */
   produce(packet: Uint8Array, events: number, producerId = 0, shouldStop: () => boolean = () => false): number {
-    const native = addon();
+    const { progFd, stateFd } = this.object;
     const start = this.readState().nextSeq[producerId];
     let done = 0;
     while (done < events) {
-      try {
-        native.testRun(this.object.progFd, packet, Math.min(events - done, 0x7fffffff));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINTR') throw err;
-      }
-      done = this.readState().nextSeq[producerId] - start;
+      done += countedTestRun(progFd, stateFd, producerId, packet, Math.min(events - done, MAX_REPEAT), start + done);
       if (done < events && shouldStop()) break;
     }
     return done;
