@@ -51,7 +51,6 @@ struct SinkState {
   uint64_t events = 0;
   uint64_t expected_seq[kMaxProducers] = {};
   uint64_t per_producer[kMaxProducers] = {};
-  uint64_t gaps[kMaxProducers] = {};
   uint64_t anomalies = 0;
   std::string first_anomaly;
   // The copy variant's reused buffer (8-byte aligned, like CopyBuffer).
@@ -67,7 +66,6 @@ inline uint32_t LoadU32(const uint8_t* p) {
 
 [[gnu::noinline]] void SequenceBreak(SinkState* s, uint32_t producer, uint64_t seq) {
   if (producer < kMaxProducers && seq > s->expected_seq[producer]) {
-    s->gaps[producer] += seq - s->expected_seq[producer];
     s->expected_seq[producer] = seq + 1;
     s->per_producer[producer]++;
     return;
@@ -195,7 +193,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     for (uint32_t p = 0; p < kMaxProducers; p++) {
       Napi::Value v = start.Get(p);
       s->expected_seq[p] = v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
-      s->per_producer[p] = s->gaps[p] = 0;
+      s->per_producer[p] = 0;
     }
     return env.Undefined();
   }
@@ -214,11 +212,9 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     const SinkState* s = state_.get();
     Napi::Float64Array per_producer = Napi::Float64Array::New(env, kMaxProducers);
     Napi::Float64Array expected_seq = Napi::Float64Array::New(env, kMaxProducers);
-    Napi::Float64Array gaps = Napi::Float64Array::New(env, kMaxProducers);
     for (uint32_t p = 0; p < kMaxProducers; p++) {
       per_producer[p] = static_cast<double>(s->per_producer[p]);
       expected_seq[p] = static_cast<double>(s->expected_seq[p]);
-      gaps[p] = static_cast<double>(s->gaps[p]);
     }
     char hex[17];
     snprintf(hex, sizeof(hex), "%08x%08x", s->b, s->a);  // Checksum.hex(): b then a
@@ -227,7 +223,6 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     out.Set("checksum", Napi::String::New(env, hex));
     out.Set("perProducer", per_producer);
     out.Set("expectedSeq", expected_seq);
-    out.Set("gaps", gaps);
     out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s->anomalies)));
     if (!s->first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s->first_anomaly));
     return out;

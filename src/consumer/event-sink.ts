@@ -1,8 +1,9 @@
 /**
  * What a consumer does with each event it reads, whichever way it read it:
- * adds it to the checksum and checks its producer's sequence. Gaps are only
- * counted here; whether the producers' drop counters explain them exactly is
- * decided at the end of a run (src/shared/verify.ts).
+ * adds it to the checksum and checks that its producer's sequence only grows.
+ * A forward jump (a dropped or discarded event) is allowed here; whether the
+ * program's drop and discard counters explain every skipped number exactly is
+ * decided at the end of a run from the counts (src/shared/verify.ts).
  */
 import { Checksum, MAX_PRODUCERS } from '../shared/event.js';
 
@@ -11,8 +12,6 @@ export class EventSink {
   events = 0;
   /** Next expected sequence number per producer. */
   readonly expectedSeq = new Float64Array(MAX_PRODUCERS);
-  /** Sequence numbers skipped per producer (dropped or discarded by the program). */
-  readonly gaps = new Float64Array(MAX_PRODUCERS);
   /** Events seen per producer. */
   readonly perProducer = new Float64Array(MAX_PRODUCERS);
   /** Events that arrived out of order, repeated, or from an unknown producer. */
@@ -42,7 +41,6 @@ export class EventSink {
 
   private sequenceBreak(producer: number, seq: number): void {
     if (producer < MAX_PRODUCERS && seq > this.expectedSeq[producer]) {
-      this.gaps[producer] += seq - this.expectedSeq[producer];
       this.expectedSeq[producer] = seq + 1;
       this.perProducer[producer]++;
       return;

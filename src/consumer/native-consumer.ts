@@ -26,7 +26,7 @@ export interface NativeConsumer {
   begin(startSeq: ArrayLike<number>): void;
   /** Drains until the ring is empty (returns EMPTY) or the next record is busy (BUSY). */
   consume(): number;
-  result(): DrainOutcome & { gaps: Float64Array };
+  result(): DrainOutcome;
   /** Frees libbpf's ring_buffer and its mappings now. */
   close(): void;
 }
