@@ -7,6 +7,10 @@
  * mapping count does see them (two mappings per ring), so the check can fail.
  *
  * Runs in a child `node --expose-gc` so gc() is the real, full collection.
+ * V8 frees collected buffers' backing stores (and so runs the munmap deleter)
+ * on its array-buffer sweeper, which can finish a moment after gc() returns:
+ * counts are taken with the stress mode's settledRingMappings(), which
+ * collects and looks again for up to 2 s before calling a mapping alive.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -25,8 +29,8 @@ const fs = require('fs');
 const { Session } = require(${JSON.stringify(path.join(DIST, 'shared', 'session.js'))});
 const { RingReader } = require(${JSON.stringify(path.join(DIST, 'consumer', 'ring-reader.js'))});
 const { buildPacket } = require(${JSON.stringify(path.join(DIST, 'shared', 'event.js'))});
+const { settledRingMappings } = require(${JSON.stringify(path.join(DIST, 'patterns', 'stress.js'))});
 const keep = process.argv[1] === 'keep';
-const ringMappings = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('anon_inode:bpf-map')).length;
 const rss = () => Number(/^VmRSS:\\s+(\\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 const kept = [];
 function once(i) {
@@ -37,11 +41,13 @@ function once(i) {
   s.close();
   if (keep) kept.push(s);
 }
-once(0); gc();
-const base = { maps: ringMappings(), rss: rss() };
-for (let i = 1; i <= ${SESSIONS}; i++) { once(i); if (i % 10 === 0) gc(); }
-gc();
-console.log(JSON.stringify({ base, end: { maps: ringMappings(), rss: rss() }, kept: kept.length }));
+(async () => {
+  once(0);
+  const base = { maps: await settledRingMappings(), rss: rss() };
+  for (let i = 1; i <= ${SESSIONS}; i++) { once(i); if (i % 10 === 0) gc(); }
+  const end = { maps: await settledRingMappings(), rss: rss() };
+  console.log(JSON.stringify({ base, end, kept: kept.length }));
+})();
 `;
 
 function child(mode: 'release' | 'keep'): { base: { maps: number; rss: number }; end: { maps: number; rss: number } } {
