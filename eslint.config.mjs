@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-test/', 'native/build/', 'node_modules/'] },
+  { ignores: ['dist/', 'build/', 'native/build/', 'node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

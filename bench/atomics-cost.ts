@@ -4,9 +4,9 @@
  * Node, against a plain typed-array store: on an ordinary SharedArrayBuffer
  * and on the ring's own consumer page (the addon's external buffer). The
  * consumer pays one Atomics.load per record (the header) and one
- * Atomics.store per commit. Run as root: node dist/atomics-cost.js [iterations]
+ * Atomics.store per commit. Run as root after npm test (which compiles it): node build/bench/atomics-cost.js [iterations]
  */
-import { Session } from '../dist/shared/session.js';
+import { Session } from '../src/shared/session.js';
 
 const ns = (start: bigint, n: number): number => Number(process.hrtime.bigint() - start) / n;
 

@@ -10,8 +10,8 @@ import { parseArgs, type BenchConfig } from './cli/options.js';
 import { interruption } from './cli/interrupt.js';
 import { reportInterruptedPrefill } from './cli/interrupted.js';
 import { kernelTooOld, loadFailureAdvice, missingPrivileges } from './cli/privileges.js';
-import { runPrefill } from './patterns/prefill.js';
-import { runStressCommand } from './patterns/stress.js';
+import { runPrefill } from './runners/prefill.js';
+import { runStressCommand } from './runners/stress.js';
 import { runPipelineCommand } from './pipeline-command.js';
 import { formatJson, formatText, summarize } from './report.js';
 

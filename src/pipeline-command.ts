@@ -4,7 +4,7 @@
  */
 import { interruption } from './cli/interrupt.js';
 import type { BenchConfig } from './cli/options.js';
-import { runPipeline } from './patterns/pipeline.js';
+import { runPipeline } from './runners/pipeline.js';
 import { formatPipelineJson, formatPipelineText, pipelineFailures, writeHistograms } from './report-pipeline.js';
 
 export async function runPipelineCommand(config: BenchConfig): Promise<number> {

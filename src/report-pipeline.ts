@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { human } from './cli/arg-parsers.js';
 import type { BenchConfig } from './cli/options.js';
-import { LATENCY_CLOCK, type PipelineRun } from './patterns/pipeline.js';
+import { LATENCY_CLOCK, type PipelineRun } from './runners/pipeline.js';
 import { MODE_LABELS } from './shared/types.js';
 
 export function pipelineFailures(runs: PipelineRun[]): string[] {

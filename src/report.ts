@@ -3,7 +3,7 @@
  * spread over rounds, the ratios between modes, or one JSON object.
  */
 import { human } from './cli/arg-parsers.js';
-import type { PrefillConfig, PrefillRun } from './patterns/prefill.js';
+import type { PrefillConfig, PrefillRun } from './runners/prefill.js';
 import { max, median, min, ratios } from './shared/stats.js';
 import { MODE_LABELS, type ModeName, type ModeResult } from './shared/types.js';
 

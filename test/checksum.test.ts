@@ -1,7 +1,7 @@
 /** The checksum against a from-first-principles BigInt reimplementation. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Checksum } from '../dist/shared/event.js';
+import { Checksum } from '../src/shared/event.js';
 import { referenceChecksum } from './helpers/reference.js';
 
 function randomSample(length: number, seed: number): Uint8Array {

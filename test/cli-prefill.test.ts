@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { buildPacket } from '../dist/shared/event.js';
+import { buildPacket } from '../src/shared/event.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
-const BENCH = path.join(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.join(__dirname, '..', 'src', 'bench.js');
 
 function bench(...args: string[]) {
   return spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8', timeout: 60_000 });

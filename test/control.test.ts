@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { ControlBlock } from '../dist/shared/control.js';
+import { ControlBlock } from '../src/shared/control.js';
 
-const CONTROL = path.join(__dirname, '..', 'dist', 'shared', 'control.js');
+const CONTROL = path.join(__dirname, '..', 'src', 'shared', 'control.js');
 
 /** A worker that reports ready, waits for release, then posts what it saw. */
 function startWorker(buffer: SharedArrayBuffer, releaseTimeoutMs: number): { worker: Worker; done: Promise<{ released: boolean; startNs: bigint }> } {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONSUMER_MODES } from '../dist/consumer/modes.js';
-import { BUSY, EMPTY, RingReader } from '../dist/consumer/ring-reader.js';
-import { buildPacket, EVENT_HEADER_SIZE, SEQ_BITS } from '../dist/shared/event.js';
-import { Session } from '../dist/shared/session.js';
-import type { ModeName } from '../dist/shared/types.js';
+import { CONSUMER_MODES } from '../src/consumer/modes.js';
+import { BUSY, EMPTY, RingReader } from '../src/lib/ring-reader.js';
+import { buildPacket, EVENT_HEADER_SIZE, SEQ_BITS } from '../src/shared/event.js';
+import { Session } from '../src/shared/session.js';
+import type { ModeName } from '../src/shared/types.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 

@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONSUMER_MODES, type DrainContext } from '../dist/consumer/modes.js';
-import { drainNative, nativeConsumerFor, releaseNativeConsumers } from '../dist/consumer/native-consumer.js';
-import { EMPTY, RingReader } from '../dist/consumer/ring-reader.js';
-import { runPrefill } from '../dist/patterns/prefill.js';
-import { buildPacket } from '../dist/shared/event.js';
-import { recordSize } from '../dist/shared/ring-layout.js';
-import { Session } from '../dist/shared/session.js';
-import type { ModeName } from '../dist/shared/types.js';
+import { CONSUMER_MODES, type DrainContext } from '../src/consumer/modes.js';
+import { drainNative, nativeConsumerFor, releaseNativeConsumers } from '../src/consumer/native-consumer.js';
+import { EMPTY, RingReader } from '../src/lib/ring-reader.js';
+import { runPrefill } from '../src/runners/prefill.js';
+import { buildPacket } from '../src/shared/event.js';
+import { recordSize } from '../src/lib/ring-layout.js';
+import { Session } from '../src/shared/session.js';
+import type { ModeName } from '../src/shared/types.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 

@@ -15,16 +15,16 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../dist/cli/privileges.js';
-import { buildPacket } from '../dist/shared/event.js';
-import { recordsThatFit } from '../dist/shared/ring-layout.js';
-import { Session } from '../dist/shared/session.js';
-import { counterDelta, verifyDrain } from '../dist/shared/verify.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
+import { buildPacket } from '../src/shared/event.js';
+import { recordsThatFit } from '../src/lib/ring-layout.js';
+import { Session } from '../src/shared/session.js';
+import { counterDelta, verifyDrain } from '../src/shared/verify.js';
 import { drainOnce } from './helpers/drain-once.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
 const skip = missingPrivileges() ?? false;
-const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 
 for (const mode of ['copy', 'view'] as const) {
   test(`${mode}: 40 rounds of overfilling a 16 KiB ring drop exactly the excess and deliver exactly what fit`, { skip }, () => {

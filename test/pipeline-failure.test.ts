@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseArgs } from '../dist/cli/options.js';
-import { runPipeline } from '../dist/patterns/pipeline.js';
+import { parseArgs } from '../src/cli/options.js';
+import { runPipeline } from '../src/runners/pipeline.js';
 import { kernelSkip } from './helpers/kernel.js';
 
 function config(edit: (p: NonNullable<ReturnType<typeof parseArgs>['pipeline']>) => void) {

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as hdr from 'hdr-histogram-js';
-import { ExpectedChecksum } from '../dist/consumer/expected-checksum.js';
-import { LatencyBuckets } from '../dist/consumer/latency-buckets.js';
-import { OpenLoopSchedule, producerShare } from '../dist/producer/pacing.js';
-import { buildPacket, SEQ_BITS } from '../dist/shared/event.js';
+import { ExpectedChecksum } from '../src/consumer/expected-checksum.js';
+import { LatencyBuckets } from '../src/consumer/latency-buckets.js';
+import { OpenLoopSchedule, producerShare } from '../src/producer/pacing.js';
+import { buildPacket, SEQ_BITS } from '../src/shared/event.js';
 import { expectedSamples, referenceChecksum } from './helpers/reference.js';
 
 function xorshift(seed: number): () => number {

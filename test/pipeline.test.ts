@@ -10,11 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { buildPacket } from '../dist/shared/event.js';
+import { buildPacket } from '../src/shared/event.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
-const BENCH = path.join(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.join(__dirname, '..', 'src', 'bench.js');
 
 interface Result {
   mode: string;

@@ -9,10 +9,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { missingPrivileges } from '../dist/cli/privileges.js';
-import { buildPacket } from '../dist/shared/event.js';
-import { Session } from '../dist/shared/session.js';
-import { counterDelta, verifyDrain } from '../dist/shared/verify.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
+import { buildPacket } from '../src/shared/event.js';
+import { Session } from '../src/shared/session.js';
+import { counterDelta, verifyDrain } from '../src/shared/verify.js';
 import { drainOnce } from './helpers/drain-once.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 

@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges } from '../dist/cli/privileges.js';
+import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges } from '../src/cli/privileges.js';
 
-const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const SMALL_RUN = ['-n', '400', '--runs', '1', '--warmup', '0', '--ring-size', '64K'];
 
 function which(name: string): string | undefined {
@@ -71,7 +71,7 @@ test('CAP_BPF + CAP_NET_ADMIN alone (no CAP_SYS_ADMIN, no CAP_PERFMON) load, run
 test('the advice matches what the kernel enforces: without CAP_NET_ADMIN, the load itself is refused', { skip: !isRoot ? 'needs root' : !CAPSH && 'capsh not installed' }, () => {
   // Bypass the up-front check and load through the Session directly, to show the check is not stricter than the kernel.
   const script = `
-    const { Session } = require(${JSON.stringify(path.resolve(__dirname, '..', 'dist', 'shared', 'session.js'))});
+    const { Session } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'shared', 'session.js'))});
     try { new Session({ eventSize: 64, ringSize: 65536 }).close(); console.log('loaded'); }
     catch (e) { console.log('refused ' + e.code); }`;
   const r = run([CAPSH!, '--drop=cap_sys_admin,cap_net_admin', '--', '-c', `'${process.execPath}' -e "${script.replace(/"/g, '\\"')}"`]);

@@ -16,10 +16,10 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../dist/cli/privileges.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
 
 const skip = missingPrivileges() ?? false;
-const DIST = path.resolve(__dirname, '..', 'dist');
+const DIST = path.resolve(__dirname, '..', 'src');
 const SESSIONS = 60;
 const RING = 8 * 1024 * 1024;
 
@@ -27,9 +27,9 @@ const RING = 8 * 1024 * 1024;
 const CHILD = `
 const fs = require('fs');
 const { Session } = require(${JSON.stringify(path.join(DIST, 'shared', 'session.js'))});
-const { RingReader } = require(${JSON.stringify(path.join(DIST, 'consumer', 'ring-reader.js'))});
+const { RingReader } = require(${JSON.stringify(path.join(DIST, 'lib', 'ring-reader.js'))});
 const { buildPacket } = require(${JSON.stringify(path.join(DIST, 'shared', 'event.js'))});
-const { settledRingMappings } = require(${JSON.stringify(path.join(DIST, 'patterns', 'stress.js'))});
+const { settledRingMappings } = require(${JSON.stringify(path.join(DIST, 'runners', 'stress.js'))});
 const keep = process.argv[1] === 'keep';
 const rss = () => Number(/^VmRSS:\\s+(\\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 const kept = [];

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BUSY, COPY_BY_WORDS_MAX, EMPTY, RingReader } from '../dist/consumer/ring-reader.js';
-import { recordSize, simulatedRing } from '../dist/shared/ring-layout.js';
+import { BUSY, COPY_BY_WORDS_MAX, EMPTY, RingReader } from '../src/lib/ring-reader.js';
+import { recordSize, simulatedRing } from '../src/lib/ring-layout.js';
 import { SimProducer } from './helpers/sim-producer.js';
 
 const SIZE = 4096;

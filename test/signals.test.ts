@@ -15,9 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { missingPrivileges } from '../dist/cli/privileges.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
 
-const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const skip = missingPrivileges() ?? false;
 const EXIT_BUDGET_MS = 2000;
 

@@ -1,10 +1,10 @@
 /** The statistics of repeated runs: medians, per-round ratios, interleaving order, and the summary built on them. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PrefillRun } from '../dist/patterns/prefill.js';
-import { summarize } from '../dist/report.js';
-import { interleave, max, median, min, ratios } from '../dist/shared/stats.js';
-import type { ModeName } from '../dist/shared/types.js';
+import type { PrefillRun } from '../src/runners/prefill.js';
+import { summarize } from '../src/report.js';
+import { interleave, max, median, min, ratios } from '../src/shared/stats.js';
+import type { ModeName } from '../src/shared/types.js';
 
 test('median of odd and even counts, unsorted input left untouched, empty is NaN', () => {
   const values = [9, 1, 5, 3, 7];

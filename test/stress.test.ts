@@ -9,11 +9,11 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../dist/cli/privileges.js';
-import { newTotals, STRESS_SIZES, stressExitCode, stressStep } from '../dist/patterns/stress.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
+import { newTotals, STRESS_SIZES, stressExitCode, stressStep } from '../src/runners/stress.js';
 
 const skip = missingPrivileges() ?? false;
-const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 
 test('70 steps of the cycle cover every size, both pipeline modes, every wake-up, spin and epoll, paced and flat out, and prefill', () => {
   const steps = Array.from({ length: 70 }, (_, i) => stressStep(i));

@@ -10,14 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as hdr from 'hdr-histogram-js';
-import { latencySpec, renderSvg } from '../dist/plot-charts.js';
-import { loadPlotData, parseHgrm, summaryLatency } from '../dist/plot-data.js';
-import { parseProducers, parseSizes } from '../dist/sweep-options.js';
-import { CSV_COLUMNS, toCsv } from '../dist/sweep-output.js';
-import type { SweepPoint } from '../dist/sweep-run.js';
+import { latencySpec, renderSvg } from '../src/commands/plot/charts.js';
+import { loadPlotData, parseHgrm, summaryLatency } from '../src/commands/plot/data.js';
+import { parseProducers, parseSizes } from '../src/commands/sweep/options.js';
+import { CSV_COLUMNS, toCsv } from '../src/commands/sweep/output.js';
+import type { SweepPoint } from '../src/commands/sweep/run.js';
 import { kernelSkip } from './helpers/kernel.js';
 
-const dist = path.resolve(__dirname, '..', 'dist');
+const dist = path.resolve(__dirname, '..', 'src');
 const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8' });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rbb-sweep-'));
 

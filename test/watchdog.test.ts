@@ -8,16 +8,16 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { SUBMIT_FLAGS } from '../dist/cli/options.js';
-import { missingPrivileges } from '../dist/cli/privileges.js';
-import { RingReader } from '../dist/consumer/ring-reader.js';
-import { buildPacket } from '../dist/shared/event.js';
-import { addon } from '../dist/shared/native.js';
-import { Session } from '../dist/shared/session.js';
-import { StallWatchdog } from '../dist/watchdog.js';
+import { SUBMIT_FLAGS } from '../src/cli/options.js';
+import { missingPrivileges } from '../src/cli/privileges.js';
+import { RingReader } from '../src/lib/ring-reader.js';
+import { buildPacket } from '../src/shared/event.js';
+import { addon } from '../src/lib/addon.js';
+import { Session } from '../src/shared/session.js';
+import { StallWatchdog } from '../src/consumer/watchdog.js';
 
 const skip = missingPrivileges() ?? false;
-const BENCH = path.resolve(__dirname, '..', 'dist', 'bench.js');
+const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 
 test('the rule: a wait or data older than timeout + slack is a stall, anything within is not', () => {
   const w = new StallWatchdog(100, 50);

@@ -19,7 +19,7 @@
  * verification (1).
  */
 import * as os from 'node:os';
-import { addon } from '../shared/native.js';
+import { addon } from '../lib/addon.js';
 
 /** How long an interrupted run may take to stop producing, drain and report. The issue allows 2 s. */
 export const GRACE_MS = 1500;

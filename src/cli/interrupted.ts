@@ -6,7 +6,7 @@
  */
 import type { BenchConfig } from './options.js';
 import { interruption } from './interrupt.js';
-import type { PrefillRun } from '../patterns/prefill.js';
+import type { PrefillRun } from '../runners/prefill.js';
 import { formatJson, formatText, summarize } from '../report.js';
 
 /** Prints the partial results and returns the exit code (1 if anything failed verification, else 128 + signal). */

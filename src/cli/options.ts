@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_EVENT_SIZE, MIN_EVENT_SIZE } from '../shared/event.js';
-import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../shared/ring-layout.js';
+import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
 import { MAX_PRODUCERS } from '../shared/event.js';
 import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, human, outputFile } from './arg-parsers.js';

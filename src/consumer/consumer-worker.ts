@@ -18,14 +18,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ControlBlock } from '../shared/control.js';
-import { addon, type ProducerState } from '../shared/native.js';
+import { addon, type ProducerState } from '../lib/addon.js';
 import { sum } from '../shared/verify.js';
 import type { ConsumerReport, ConsumerTask } from './consumer-task.js';
 import { ExpectedChecksum } from './expected-checksum.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
-import { BUSY, RingReader } from './ring-reader.js';
-import { StallWatchdog } from '../watchdog.js';
+import { BUSY, RingReader } from '../lib/ring-reader.js';
+import { StallWatchdog } from './watchdog.js';
 import { warmUp } from './warm-up.js';
 
 /** Events the program has accounted for since `start`: produced, and dropped + discarded. */

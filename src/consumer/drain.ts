@@ -4,7 +4,7 @@
  * reads the sample: from a reused copy buffer, or in place in the ring.
  */
 import { EventSink } from './event-sink.js';
-import { RingReader } from './ring-reader.js';
+import { RingReader } from '../lib/ring-reader.js';
 
 /**
  * Called when the reader finds no record (EMPTY) or an unsubmitted one (BUSY).

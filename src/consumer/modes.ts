@@ -4,12 +4,12 @@
  * state and reports what it saw. The runners (src/patterns) time and verify;
  * modes only read.
  */
-import type { RingMemory } from '../shared/ring-layout.js';
+import type { RingMemory } from '../lib/ring-layout.js';
 import { MODE_LABELS, type DrainOutcome, type ModeName } from '../shared/types.js';
 import { CopyBuffer, drainCopy, drainView, type IdleHandler } from './drain.js';
 import { EventSink } from './event-sink.js';
 import { drainNative, nativeConsumerFor } from './native-consumer.js';
-import type { RingReader } from './ring-reader.js';
+import type { RingReader } from '../lib/ring-reader.js';
 
 export interface DrainContext {
   reader: RingReader;

@@ -15,8 +15,8 @@
  * with a RingReader on the same ring, provided the RingReader is made (or
  * resynchronised) after the native drain: a RingReader keeps its own position.
  */
-import { addon } from '../shared/native.js';
-import type { RingMemory } from '../shared/ring-layout.js';
+import { addon } from '../lib/addon.js';
+import type { RingMemory } from '../lib/ring-layout.js';
 import type { DrainOutcome } from '../shared/types.js';
 import type { IdleHandler } from './drain.js';
 

@@ -5,11 +5,11 @@
  * drains events written into a simulated ring (ordinary SharedArrayBuffers in
  * the kernel's layout) with the very mode, reader and sink class the run uses.
  */
-import { RECORD_HEADER_SIZE, recordSize, simulatedRing } from '../shared/ring-layout.js';
+import { RECORD_HEADER_SIZE, recordSize, simulatedRing } from '../lib/ring-layout.js';
 import type { PipelineMode } from './consumer-task.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
-import { RingReader } from './ring-reader.js';
+import { RingReader } from '../lib/ring-reader.js';
 
 const WARM_UP_BYTES = 2 * 1024 * 1024;
 const WARM_UP_ROUNDS = 8;

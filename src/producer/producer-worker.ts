@@ -10,7 +10,7 @@
  */
 import { ControlBlock } from '../shared/control.js';
 import { buildPacket } from '../shared/event.js';
-import { addon } from '../shared/native.js';
+import { addon } from '../lib/addon.js';
 import { countedTestRun } from '../shared/test-run.js';
 import { OpenLoopSchedule } from './pacing.js';
 import type { ProducerReport, ProducerTask } from './producer-task.js';

@@ -4,8 +4,8 @@
  * fds and the SharedArrayBuffers. close() frees the program and maps at once;
  * the mappings go when the last SharedArrayBuffer referring to them is collected.
  */
-import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type ProducerState } from './native.js';
-import type { RingMemory } from './ring-layout.js';
+import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type ProducerState } from '../lib/addon.js';
+import type { RingMemory } from '../lib/ring-layout.js';
 import { countedTestRun, MAX_REPEAT } from './test-run.js';
 
 /** A session is loaded with exactly the BPF object's parameters. */

@@ -5,7 +5,7 @@
  * sequence counter does. Used by the prefill fill (session.ts) and by the
  * pipeline's producer workers, which hold only fds.
  */
-import { addon } from './native.js';
+import { addon } from '../lib/addon.js';
 
 /** BPF_PROG_TEST_RUN's repeat is an int. */
 export const MAX_REPEAT = 0x7fffffff;

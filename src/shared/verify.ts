@@ -4,7 +4,7 @@
  * order. Returns human-readable failures; an empty list means verified.
  */
 import { MAX_PRODUCERS } from './event.js';
-import type { ProducerState } from './native.js';
+import type { ProducerState } from '../lib/addon.js';
 import type { DrainOutcome } from './types.js';
 
 export interface CounterDelta {

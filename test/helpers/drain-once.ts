@@ -1,9 +1,9 @@
 /** Drains everything in a real session's ring once with one consumer mode, as the prefill pattern does (no waiting). */
-import { CONSUMER_MODES } from '../../dist/consumer/modes.js';
-import { RingReader } from '../../dist/consumer/ring-reader.js';
-import type { ProducerState } from '../../dist/shared/native.js';
-import type { Session } from '../../dist/shared/session.js';
-import type { DrainOutcome, ModeName } from '../../dist/shared/types.js';
+import { CONSUMER_MODES } from '../../src/consumer/modes.js';
+import { RingReader } from '../../src/lib/ring-reader.js';
+import type { ProducerState } from '../../src/lib/addon.js';
+import type { Session } from '../../src/shared/session.js';
+import type { DrainOutcome, ModeName } from '../../src/shared/types.js';
 
 export function drainOnce(session: Session, mode: ModeName, eventSize: number, before: ProducerState): DrainOutcome {
   return CONSUMER_MODES[mode].drain({

@@ -2,7 +2,7 @@
  * Independent expectations for tests: the checksum recomputed with BigInt and
  * DataView from first principles, and the events the BPF program must produce.
  */
-import { EVENT_HEADER_SIZE, SEQ_BITS } from '../../dist/shared/event.js';
+import { EVENT_HEADER_SIZE, SEQ_BITS } from '../../src/shared/event.js';
 
 const MASK32 = 0xffffffffn;
 

@@ -4,7 +4,7 @@
  * and advances the producer position; submit or discard rewrites the header.
  * The data area is "mapped twice" by writing every byte to both halves.
  */
-import { BUSY_BIT, DISCARD_BIT, RECORD_HEADER_SIZE, recordSize, type RingMemory } from '../../dist/shared/ring-layout.js';
+import { BUSY_BIT, DISCARD_BIT, RECORD_HEADER_SIZE, recordSize, type RingMemory } from '../../src/lib/ring-layout.js';
 
 export interface Reservation {
   position: number;

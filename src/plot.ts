@@ -11,9 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { parseOrExit } from './cli-exit.js';
-import { loadPlotData } from './plot-data.js';
-import { htmlPage, renderCharts } from './plot-report.js';
+import { parseOrExit } from './cli/exit.js';
+import { loadPlotData } from './commands/plot/data.js';
+import { htmlPage, renderCharts } from './commands/plot/report.js';
 
 interface PlotOptions {
   output: string;

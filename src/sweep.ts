@@ -6,12 +6,12 @@
  * point); plot them with dist/plot.js. Exit codes as bench: 0 all verified,
  * 1 a run failed verification or the kernel refused, 2 bad input.
  */
-import { missingPrivileges } from '../dist/cli/privileges.js';
-import { parseOrExit } from './cli-exit.js';
-import { parseSweepArgs } from './sweep-options.js';
-import { sweepFile, writeSweep } from './sweep-output.js';
-import { SweepProgress } from './sweep-progress.js';
-import { runPoint, sweepPoints, type SweepPoint } from './sweep-run.js';
+import { missingPrivileges } from './cli/privileges.js';
+import { parseOrExit } from './cli/exit.js';
+import { parseSweepArgs } from './commands/sweep/options.js';
+import { sweepFile, writeSweep } from './commands/sweep/output.js';
+import { SweepProgress } from './commands/sweep/progress.js';
+import { runPoint, sweepPoints, type SweepPoint } from './commands/sweep/run.js';
 
 function describe(point: SweepPoint): string {
   const rates = point.results.map((r) => `${r.mode} ${r.median_mevents_per_s.toFixed(1)}`).join(', ');

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SweepFile } from './sweep-output.js';
+import type { SweepFile } from '../sweep/output.js';
 
 export interface ThroughputPoint {
   mode: string;

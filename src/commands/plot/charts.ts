@@ -6,7 +6,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import type { LatencyPoint, ThroughputPoint } from './plot-data.js';
+import type { LatencyPoint, ThroughputPoint } from './data.js';
 
 export interface ChartOptions {
   /** Log scales for Mevents/s and event size. */

@@ -4,6 +4,7 @@
  * record format lives in TypeScript (ring-layout.ts) or, for the native
  * reference consumer, in native/src/native_consumer.cc.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export interface BpfObjectOptions {
@@ -59,8 +60,14 @@ export interface Addon {
   interruptFlags(graceMs?: number): SharedArrayBuffer;
 }
 
-/** The repository root, from dist/shared or dist/<dir>/... */
-export const repoRoot = path.resolve(__dirname, '..', '..');
+/**
+ * The package's root: the nearest folder above this file holding our
+ * package.json. The compiled code runs from dist/lib (the product), from
+ * build/src/lib (tests and bench drivers, compiled from the same sources) or
+ * from node_modules/<package>/dist/lib once installed.
+ */
+export const repoRoot = findPackageRoot(__dirname);
+
 export const bpfObjectPath = path.join(repoRoot, 'bpf', 'ringbuf_bench.bpf.o');
 
 let loaded: Addon | undefined;
@@ -70,4 +77,16 @@ export function addon(): Addon {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   loaded ??= require(path.join(repoRoot, 'native', 'build', 'Release', 'ringbuf_bench.node')) as Addon;
   return loaded;
+}
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'bpf-ringbuf-bench') return dir;
+    } catch {
+      // no package.json here: keep going up
+    }
+    if (path.dirname(dir) === dir) throw new Error(`bpf-ringbuf-bench: no package.json above ${from}`);
+  }
 }

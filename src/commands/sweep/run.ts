@@ -7,10 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { runPrefill } from '../dist/patterns/prefill.js';
-import { collectGarbage } from '../dist/shared/gc.js';
-import { summarize, type ModeSummary } from '../dist/report.js';
-import { eventsFor, type SweepConfig } from './sweep-options.js';
+import { runPrefill } from '../../runners/prefill.js';
+import { collectGarbage } from '../../shared/gc.js';
+import { summarize, type ModeSummary } from '../../report.js';
+import { eventsFor, type SweepConfig } from './options.js';
 
 export interface SweepPoint {
   event_size: number;
@@ -43,7 +43,7 @@ export function runPoint(config: SweepConfig, producers: number, eventSize: numb
 }
 
 function runPipelineChild(config: SweepConfig, producers: number, eventSize: number, events: number): Pick<SweepPoint, 'pattern' | 'results' | 'ratios' | 'failures'> {
-  const bench = path.join(__dirname, 'bench.js');
+  const bench = path.join(__dirname, '..', '..', 'bench.js');
   // The pipeline measures the JavaScript modes only (the native reference is a prefill mode).
   const js = config.modes.filter((m) => m === 'copy' || m === 'view');
   if (js.length === 0) return { pattern: 'pipeline', results: [], ratios: {}, failures: ['the pipeline (--producers above 1) measures copy and view only'] };

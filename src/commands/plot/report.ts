@@ -1,6 +1,6 @@
 /** The report page: which charts there is data for, rendered to SVG, inline in one HTML file. */
-import { latencySpec, ratioSpec, renderSvg, throughputSpec, type ChartOptions } from './plot-charts.js';
-import type { PlotData } from './plot-data.js';
+import { latencySpec, ratioSpec, renderSvg, throughputSpec, type ChartOptions } from './charts.js';
+import type { PlotData } from './data.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);

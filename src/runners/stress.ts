@@ -21,7 +21,7 @@ import { human } from '../cli/arg-parsers.js';
 import { interruption } from '../cli/interrupt.js';
 import type { BenchConfig, PipelineConfig, PollStrategy, WakeupMode } from '../cli/options.js';
 import { collectGarbage } from '../shared/gc.js';
-import { recordsThatFit } from '../shared/ring-layout.js';
+import { recordsThatFit } from '../lib/ring-layout.js';
 import type { ModeName } from '../shared/types.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';

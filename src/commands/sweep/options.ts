@@ -3,11 +3,11 @@
  * command's rules: one line naming the flag and what it allows, exit 2).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { bytes, choice, count, human } from '../dist/cli/arg-parsers.js';
-import { MODE_CHOICES, MODE_GROUPS } from '../dist/cli/options.js';
-import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../dist/shared/event.js';
-import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../dist/shared/ring-layout.js';
-import type { ModeName } from '../dist/shared/types.js';
+import { bytes, choice, count, human } from '../../cli/arg-parsers.js';
+import { MODE_CHOICES, MODE_GROUPS } from '../../cli/options.js';
+import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../../shared/event.js';
+import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../../lib/ring-layout.js';
+import type { ModeName } from '../../shared/types.js';
 
 export interface SweepConfig {
   sizes: number[];

@@ -16,7 +16,7 @@
  * sequentially consistent store, as libbpf does since it stopped losing epoll
  * wake-ups: the kernel must see the record consumed before the consumer waits.
  */
-import { BUSY_BIT, DISCARD_BIT, LENGTH_MASK, RECORD_HEADER_SIZE, type RingMemory } from '../shared/ring-layout.js';
+import { BUSY_BIT, DISCARD_BIT, LENGTH_MASK, RECORD_HEADER_SIZE, type RingMemory } from './ring-layout.js';
 
 /** peek()/readInto(): no record between the consumer and producer positions. */
 export const EMPTY = -1;

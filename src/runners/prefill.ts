@@ -6,7 +6,7 @@
  */
 import { CONSUMER_MODES, type DrainContext } from '../consumer/modes.js';
 import { releaseNativeConsumers } from '../consumer/native-consumer.js';
-import { BUSY, RingReader } from '../consumer/ring-reader.js';
+import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
 import { Session } from '../shared/session.js';
 import { interleave } from '../shared/stats.js';

@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { max, min } from '../dist/shared/stats.js';
-import type { ModeName } from '../dist/shared/types.js';
-import type { SweepConfig } from './sweep-options.js';
-import type { SweepPoint } from './sweep-run.js';
+import { max, min } from '../../shared/stats.js';
+import type { ModeName } from '../../shared/types.js';
+import type { SweepConfig } from './options.js';
+import type { SweepPoint } from './run.js';
 
 export interface SweepFile {
   kind: 'bpf-ringbuf-bench sweep';
