@@ -1,6 +1,10 @@
 #include "addon.h"
 
+#include <linux/bpf.h>
+
 #include <string>
+
+#include "ringbuf_bench.h"
 
 namespace rbb {
 
@@ -21,6 +25,23 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
+// The numbers C (bpf/ringbuf_bench.h, linux/bpf.h) and TypeScript must agree
+// on. TypeScript compares them with its own constants when it loads the addon
+// (src/lib/addon.ts for the ring layout, src/shared/contract.ts for the event
+// format) and refuses to run if any differs.
+Napi::Object Contract(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  auto set = [&](const char* name, double v) { c.Set(name, Napi::Number::New(env, v)); };
+  set("ringbufHeaderSize", BPF_RINGBUF_HDR_SZ);
+  set("ringbufBusyBit", BPF_RINGBUF_BUSY_BIT);
+  set("ringbufDiscardBit", BPF_RINGBUF_DISCARD_BIT);
+  set("eventHeaderSize", sizeof(bench_event_header));
+  set("seqBits", BENCH_SEQ_BITS);
+  set("maxProducers", BENCH_MAX_PRODUCERS);
+  set("packetProducerOffset", BENCH_PKT_PRODUCER_OFF);
+  return c;
+}
+
 }  // namespace rbb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -29,6 +50,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);
   rbb::InitSignals(env, exports);
+  exports.Set("contract", rbb::Contract(env));
   return exports;
 }
 

@@ -15,25 +15,11 @@
  * with a RingReader on the same ring, provided the RingReader is made (or
  * resynchronised) after the native drain: a RingReader keeps its own position.
  */
-import { addon } from '../lib/addon.js';
+import { addon, type NativeConsumer } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
 import type { DrainOutcome } from '../shared/types.js';
 import type { IdleHandler } from './drain.js';
 
-/** The addon's NativeConsumer object. */
-export interface NativeConsumer {
-  /** Resets checksum and counters; startSeq: each producer's next sequence number. */
-  begin(startSeq: ArrayLike<number>): void;
-  /** Drains until the ring is empty (returns EMPTY) or the next record is busy (BUSY). */
-  consume(): number;
-  result(): DrainOutcome;
-  /** Frees libbpf's ring_buffer and its mappings now. */
-  close(): void;
-}
-
-interface NativeConsumerAddon {
-  NativeConsumer: new (ringFd: number, maxSampleLength: number, copy: boolean) => NativeConsumer;
-}
 
 export type NativeVariant = 'in-place' | 'copy';
 
@@ -51,8 +37,7 @@ export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: n
   kept ??= { ring, eventSize, consumers: {} };
   let consumer = kept.consumers[variant];
   if (!consumer) {
-    const native = addon() as unknown as NativeConsumerAddon;
-    consumer = new native.NativeConsumer(ringFd, eventSize, variant === 'copy');
+    consumer = new (addon().NativeConsumer)(ringFd, eventSize, variant === 'copy');
     kept.consumers[variant] = consumer;
   }
   return consumer;

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUSY_BIT, DISCARD_BIT, RECORD_HEADER_SIZE } from './ring-layout.js';
 
 export interface BpfObjectOptions {
   /** Whole sample in bytes, event header included. */
@@ -40,12 +41,36 @@ export interface ProducerState {
   discards: number[];
 }
 
+/** What a drain saw: events, checksum and per-producer sequence accounting (EventSink's fields). */
+export interface NativeDrainResult {
+  events: number;
+  checksum: string;
+  perProducer: ArrayLike<number>;
+  expectedSeq: ArrayLike<number>;
+  anomalies: number;
+  firstAnomaly?: string;
+}
+
+/** The native reference consumer (native/src/native_consumer.cc): libbpf's ring_buffer__consume. */
+export interface NativeConsumer {
+  /** Resets checksum and counters; startSeq: each producer's next sequence number. */
+  begin(startSeq: ArrayLike<number>): void;
+  /** Drains until the ring is empty (returns EMPTY) or the next record is busy (BUSY). */
+  consume(): number;
+  result(): NativeDrainResult;
+  /** Frees libbpf's ring_buffer and its mappings now. */
+  close(): void;
+}
+
 export interface Addon {
+  NativeConsumer: new (ringFd: number, maxSampleLength: number, copy: boolean) => NativeConsumer;
   BpfObject: new (objectPath: string, options: BpfObjectOptions) => BpfObject;
   readState(stateFd: number): ProducerState;
   /** Zeroes the per-producer counters; call only while no producer runs. */
   resetState(stateFd: number): void;
   maxProducers: number;
+  /** Constants compiled in from the C headers (native/src/addon.cc Contract), checked against TypeScript's at load. */
+  contract: Record<string, number>;
   mapRing(ringFd: number, ringSize: number, populate: boolean): RingMapping;
   testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
   epollOpen(ringFd: number): number;
@@ -74,9 +99,30 @@ let loaded: Addon | undefined;
 
 /** Loads the addon on first use, so argument parsing never needs it. */
 export function addon(): Addon {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  loaded ??= require(path.join(repoRoot, 'native', 'build', 'Release', 'ringbuf_bench.node')) as Addon;
+  if (!loaded) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const native = require(path.join(repoRoot, 'native', 'build', 'Release', 'ringbuf_bench.node')) as Addon;
+    checkContract(native, 'the ring layout (src/lib/ring-layout.ts)', {
+      ringbufHeaderSize: RECORD_HEADER_SIZE,
+      ringbufBusyBit: BUSY_BIT >>> 0,
+      ringbufDiscardBit: DISCARD_BIT,
+    });
+    loaded = native;
+  }
   return loaded;
+}
+
+/**
+ * Fails loudly when a constant TypeScript relies on differs from the one the C
+ * headers compiled into the addon: a stale build or a header edited on one side
+ * only would otherwise misread every record.
+ */
+export function checkContract(native: Pick<Addon, 'contract'>, what: string, expected: Record<string, number>): void {
+  for (const [name, value] of Object.entries(expected)) {
+    const actual = native.contract[name];
+    if (actual !== value)
+      throw new Error(`${what} disagrees with the C headers built into the addon: ${name} is ${value} in TypeScript but ${actual} in C; rebuild (npm run build) or fix the header`);
+  }
 }
 
 function findPackageRoot(from: string): string {

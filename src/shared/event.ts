@@ -10,6 +10,8 @@
 export const EVENT_HEADER_SIZE = 16;
 export const SEQ_BITS = 48;
 export const MAX_PRODUCERS = 64;
+/** Where the producer id (u32, little-endian) sits in the test packet (BENCH_PKT_PRODUCER_OFF). */
+export const PACKET_PRODUCER_OFFSET = 0;
 /** Smallest event: the header alone. */
 export const MIN_EVENT_SIZE = EVENT_HEADER_SIZE;
 /**
@@ -34,7 +36,7 @@ export function payloadByte(i: number): number {
 export function buildPacket(producerId: number, eventSize: number): Uint8Array {
   const packet = new Uint8Array(Math.max(MIN_PACKET_SIZE, eventSize - EVENT_HEADER_SIZE));
   for (let i = 0; i < packet.length; i++) packet[i] = payloadByte(i);
-  new DataView(packet.buffer).setUint32(0, producerId, true);
+  new DataView(packet.buffer).setUint32(PACKET_PRODUCER_OFFSET, producerId, true);
   return packet;
 }
 

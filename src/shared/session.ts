@@ -5,6 +5,7 @@
  * the mappings go when the last SharedArrayBuffer referring to them is collected.
  */
 import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type ProducerState } from '../lib/addon.js';
+import { checkEventContract } from './contract.js';
 import type { RingMemory } from '../lib/ring-layout.js';
 import { countedTestRun, MAX_REPEAT } from './test-run.js';
 
@@ -16,6 +17,7 @@ export class Session {
   readonly ring: RingMemory;
 
   constructor(readonly options: SessionOptions) {
+    checkEventContract();
     const native = addon();
     this.object = new native.BpfObject(bpfObjectPath, options);
     try {
