@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../src/cli/privileges.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
 
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const STRACE = ['/usr/bin/strace', '/bin/strace', '/usr/sbin/strace'].find((p) => fs.existsSync(p));

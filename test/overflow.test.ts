@@ -15,7 +15,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../src/cli/privileges.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
 import { buildPacket } from '../src/shared/event.js';
 import { recordsThatFit } from '../src/lib/ring-layout.js';
 import { Session } from '../src/shared/session.js';

@@ -8,13 +8,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseArgs } from '../src/cli/options.js';
 import { runPipeline } from '../src/runners/pipeline.js';
+import type { PipelineConfig } from '../src/shared/config.js';
 import { kernelSkip } from './helpers/kernel.js';
 
-function config(edit: (p: NonNullable<ReturnType<typeof parseArgs>['pipeline']>) => void) {
-  const c = parseArgs(['--producers', '2', '-n', '20000', '--ring-size', '1M', '--mode', 'both']);
-  assert.ok(c.pipeline);
-  edit(c.pipeline);
-  return c;
+function config(edit: (p: PipelineConfig) => void): PipelineConfig {
+  const invocation = parseArgs(['--producers', '2', '-n', '20000', '--ring-size', '1M', '--mode', 'both']);
+  assert.equal(invocation.pattern, 'pipeline');
+  const run = (invocation.config as { run: PipelineConfig }).run;
+  edit(run);
+  return run;
 }
 
 test('a producer that fails stops the run with an error naming it', { skip: kernelSkip }, async () => {

@@ -9,7 +9,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { missingPrivileges } from '../src/cli/privileges.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
 import { buildPacket } from '../src/shared/event.js';
 import { Session } from '../src/shared/session.js';
 import { counterDelta, verifyDrain } from '../src/shared/verify.js';

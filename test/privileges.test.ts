@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges } from '../src/cli/privileges.js';
+import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges } from '../src/shared/privileges.js';
 
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const SMALL_RUN = ['-n', '400', '--runs', '1', '--warmup', '0', '--ring-size', '64K'];

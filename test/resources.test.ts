@@ -16,7 +16,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../src/cli/privileges.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
 
 const skip = missingPrivileges() ?? false;
 const DIST = path.resolve(__dirname, '..', 'src');

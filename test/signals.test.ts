@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { missingPrivileges } from '../src/cli/privileges.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
 
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const skip = missingPrivileges() ?? false;

@@ -1,8 +1,8 @@
 /** The statistics of repeated runs: medians, per-round ratios, interleaving order, and the summary built on them. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PrefillRun } from '../src/runners/prefill.js';
-import { summarize } from '../src/report.js';
+import type { PrefillRun } from '../src/shared/results.js';
+import { summarize } from '../src/shared/results.js';
 import { interleave, max, median, min, ratios } from '../src/shared/stats.js';
 import type { ModeName } from '../src/shared/types.js';
 

@@ -9,8 +9,10 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { missingPrivileges } from '../src/cli/privileges.js';
-import { newTotals, STRESS_SIZES, stressExitCode, stressStep } from '../src/runners/stress.js';
+import { missingPrivileges } from '../src/shared/privileges.js';
+import { stressExitCode } from '../src/commands/stress.js';
+import { newTotals, STRESS_SIZES, stressStep } from '../src/runners/stress.js';
+import { NEVER_STOP, StopController } from '../src/shared/stop.js';
 
 const skip = missingPrivileges() ?? false;
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
@@ -29,11 +31,15 @@ test('70 steps of the cycle cover every size, both pipeline modes, every wake-up
   assert.equal(pairs.size, STRESS_SIZES.length * 2);
 });
 
-test('exit code: 0 verified, 1 on any failure or an accounting mismatch', () => {
+test('exit code: 0 verified, 1 on any failure or an accounting mismatch, 128 + signal when stopped', () => {
   const ok = { ...newTotals(), consumed: 10, dropped: 5, produced: 15 };
-  assert.equal(stressExitCode({ totals: ok, interrupted: false }), 0);
-  assert.equal(stressExitCode({ totals: { ...ok, failures: ['x'] }, interrupted: false }), 1);
-  assert.equal(stressExitCode({ totals: { ...ok, produced: 16 }, interrupted: false }), 1);
+  assert.equal(stressExitCode({ totals: ok }, NEVER_STOP), 0);
+  assert.equal(stressExitCode({ totals: { ...ok, failures: ['x'] } }, NEVER_STOP), 1);
+  assert.equal(stressExitCode({ totals: { ...ok, produced: 16 } }, NEVER_STOP), 1);
+  const stopped = new StopController();
+  stopped.stop('SIGTERM');
+  assert.equal(stressExitCode({ totals: ok }, stopped), 143, 'a verified run stopped by SIGTERM exits 128 + 15');
+  assert.equal(stressExitCode({ totals: { ...ok, failures: ['x'] } }, stopped), 1, 'a failure outranks the stop');
 });
 
 test('a 12 s stress run: status lines, summary with 0 failures, consumed + dropped == produced, exit 0', { skip, timeout: 120_000 }, () => {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import * as hdr from 'hdr-histogram-js';
 import { latencySpec, renderSvg } from '../src/commands/plot/charts.js';
 import { loadPlotData, parseHgrm, summaryLatency } from '../src/commands/plot/data.js';
-import { parseProducers, parseSizes } from '../src/commands/sweep/options.js';
+import { parseProducers, parseSizes } from '../src/cli/sweep-options.js';
 import { CSV_COLUMNS, toCsv } from '../src/commands/sweep/output.js';
 import type { SweepPoint } from '../src/commands/sweep/run.js';
 import { kernelSkip } from './helpers/kernel.js';

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { formatMs, human } from '../shared/units.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -48,7 +49,7 @@ export function duration(flag: string, minMs: number, maxMs: number, bareMs = fa
     if (!Number.isFinite(ms) || ms < minMs || ms > maxMs)
       throw new InvalidArgumentError(
         `${flag} must be a duration ${bareMs ? '(ms, s, m, h; a bare number is ms)' : 'with a unit (ms, s, m, h)'} ` +
-          `from ${fmtMs(minMs)} to ${fmtMs(maxMs)}, got '${value}'`,
+          `from ${formatMs(minMs)} to ${formatMs(maxMs)}, got '${value}'`,
       );
     return ms;
   };
@@ -149,21 +150,4 @@ function rangesText(ids: readonly number[]): string {
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-export function human(n: number): string {
-  for (const [unit, size] of [
-    ['GiB', 1024 ** 3],
-    ['MiB', 1024 ** 2],
-    ['KiB', 1024],
-  ] as const)
-    if (n >= size) return n % size === 0 ? `${n / size} ${unit}` : `${(n / size).toFixed(1)} ${unit}`;
-  return `${n} B`;
-}
-
-function fmtMs(ms: number): string {
-  if (ms >= 3600e3 && ms % 3600e3 === 0) return `${ms / 3600e3}h`;
-  if (ms >= 60e3 && ms % 60e3 === 0) return `${ms / 60e3}m`;
-  if (ms >= 1e3 && ms % 1e3 === 0) return `${ms / 1e3}s`;
-  return `${ms}ms`;
 }

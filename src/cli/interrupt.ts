@@ -14,12 +14,13 @@
  *    signal exits at once. Exiting closes every fd, so the kernel frees the
  *    program and the maps whichever way the process ends.
  *
- * Exit code of an interrupted run: 128 + the signal's number (130 for SIGINT,
- * 143 for SIGTERM), as shells report it, unless a partial run failed
- * verification (1).
+ * It is the StopSignal the CLI hands every runner (src/shared/stop.ts); the
+ * commands turn a stop into exit code 128 + the signal's number
+ * (src/commands/context.ts).
  */
 import * as os from 'node:os';
 import { addon } from '../lib/addon.js';
+import type { StopSignal } from '../shared/stop.js';
 
 /** How long an interrupted run may take to stop producing, drain and report. The issue allows 2 s. */
 export const GRACE_MS = 1500;
@@ -28,7 +29,7 @@ const POLL_MS = 20;
 const COUNT = 0;
 const SIGNAL = 1;
 
-class Interruption {
+class Interruption implements StopSignal {
   private flags: Int32Array | undefined;
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -57,9 +58,9 @@ class Interruption {
     return Object.entries(os.constants.signals).find(([, n]) => n === signo)?.[0] ?? `signal ${signo}`;
   }
 
-  /** 128 + the signal's number, the exit code shells give a process ended by that signal. */
-  exitCode(): number {
-    return 128 + (this.flags ? Atomics.load(this.flags, SIGNAL) : 0);
+  /** StopSignal: the signal's name. */
+  reason(): string | undefined {
+    return this.signalName();
   }
 
   /** Calls cb (once, from the event loop) when a signal arrives, or soon if one already has. Returns an unsubscribe. */

@@ -5,59 +5,30 @@
  */
 import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { MAX_EVENT_SIZE, MIN_EVENT_SIZE } from '../shared/event.js';
+import type { PipelineCommandConfig } from '../commands/pipeline.js';
+import type { PrefillCommandConfig } from '../commands/prefill.js';
+import type { StressCommandConfig } from '../commands/stress.js';
 import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
+import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
+import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
-import { MAX_PRODUCERS } from '../shared/event.js';
-import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, human, outputFile } from './arg-parsers.js';
+import { human } from '../shared/units.js';
+import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 
 export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
 /** What --mode both / all expand to; `all` adds the native references (in place and copying). */
 export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy'] };
-export const POLL_CHOICES = ['spin', 'epoll'] as const;
-export const WAKEUP_CHOICES = ['adaptive', 'none', 'force'] as const;
-export type PollStrategy = (typeof POLL_CHOICES)[number];
-export type WakeupMode = (typeof WAKEUP_CHOICES)[number];
-/** bpf_ringbuf_submit() flags for each --wakeup (BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2). */
-export const SUBMIT_FLAGS: Record<WakeupMode, number> = { adaptive: 0, none: 1, force: 2 };
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
 /** CPU ids --consumer-cpu / --producer-cpus may name: this process's affinity mask. */
 const CPUS = allowedCpus();
 const CPUS_TEXT = CPUS.length === CPUS[CPUS.length - 1] + 1 ? `0..${CPUS.length - 1}` : CPUS.join(',');
 
-/** The concurrent pattern (--producers N): producers and the consumer run at once. */
-export interface PipelineConfig {
-  producers: number;
-  /** Events per BPF_PROG_TEST_RUN. */
-  chunk: number;
-  /** Total events over all producers; undefined: until --duration ends. */
-  events: number | undefined;
-  durationMs: number | undefined;
-  /** Total events per second over all producers; undefined: flat out. */
-  rate: number | undefined;
-  poll: PollStrategy;
-  wakeup: WakeupMode;
-  histogramFile: string | undefined;
-  consumerCpu: number | undefined;
-  producerCpus: number[] | undefined;
-}
-
-export interface BenchConfig {
-  events: number;
-  modes: ModeName[];
-  eventSize: number;
-  ringSize: number;
-  readTimeoutMs: number;
-  batch: number;
-  runs: number;
-  warmup: number;
-  json: boolean;
-  /** Set with --producers: run the concurrent pipeline instead of the prefill pattern. */
-  pipeline: PipelineConfig | undefined;
-  /** --stress: cycle event sizes and modes for --duration, verifying everything. */
-  stress: boolean;
-}
+/** What the bench command was asked to run: one of its three patterns, with that pattern's command config. */
+export type BenchInvocation =
+  | { pattern: 'prefill'; config: PrefillCommandConfig }
+  | { pattern: 'pipeline'; config: PipelineCommandConfig }
+  | { pattern: 'stress'; config: StressCommandConfig };
 
 interface RawOptions {
   events: number;
@@ -111,7 +82,7 @@ export function buildCommand(): Command {
     .allowExcessArguments(false);
 }
 
-export function toConfig(raw: RawOptions, explicit: (name: string) => boolean = () => true): BenchConfig {
+export function toInvocation(raw: RawOptions, explicit: (name: string) => boolean = () => true): BenchInvocation {
   if (raw.producers === undefined) {
     const stray = PIPELINE_ONLY.find((name) => explicit(name));
     if (stray) throw new InvalidArgumentError(`--${kebab(stray)} needs --producers N (it applies to the concurrent pipeline only)`);
@@ -119,27 +90,25 @@ export function toConfig(raw: RawOptions, explicit: (name: string) => boolean = 
   const modes: ModeName[] = raw.mode === 'both' || raw.mode === 'all' ? MODE_GROUPS[raw.mode] : [raw.mode];
   const perEvent = recordSize(raw.eventSize);
   const fit = recordsThatFit(raw.ringSize, raw.eventSize);
-  if (raw.producers === undefined && raw.events > fit)
-    throw new InvalidArgumentError(
-      `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
-        `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
-    );
-  return {
-    events: raw.events,
-    modes,
-    eventSize: raw.eventSize,
-    ringSize: raw.ringSize,
-    readTimeoutMs: raw.readTimeout,
-    batch: raw.batch,
-    runs: raw.runs,
-    warmup: raw.warmup,
-    json: raw.json,
-    pipeline: raw.producers === undefined ? undefined : toPipelineConfig(raw, explicit),
-    stress: raw.stress,
-  };
+  if (raw.producers === undefined) {
+    if (raw.events > fit)
+      throw new InvalidArgumentError(
+        `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
+          `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
+      );
+    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, runs: raw.runs, warmup: raw.warmup };
+    return { pattern: 'prefill', config: { run, json: raw.json } };
+  }
+  const run = toPipelineConfig(raw, modes, explicit);
+  if (raw.stress) {
+    const { producers, chunk, readTimeoutMs, consumerCpu, producerCpus } = run;
+    // toPipelineConfig has checked --duration is there.
+    return { pattern: 'stress', config: { run: { durationMs: run.durationMs!, producers, chunk, readTimeoutMs, consumerCpu, producerCpus }, json: raw.json } };
+  }
+  return { pattern: 'pipeline', config: { run, json: raw.json, histogramFile: raw.histogram } };
 }
 
-function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean): PipelineConfig {
+function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {
   const producers = raw.producers ?? 1;
   // -n bounds the run unless only --duration was given.
   const events = raw.duration !== undefined && !explicit('events') ? undefined : raw.events;
@@ -155,6 +124,11 @@ function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean):
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
   return {
+    modes,
+    eventSize: raw.eventSize,
+    ringSize: raw.ringSize,
+    batch: raw.batch,
+    readTimeoutMs: raw.readTimeout,
     producers,
     chunk: raw.chunk,
     events,
@@ -162,7 +136,6 @@ function toPipelineConfig(raw: RawOptions, explicit: (name: string) => boolean):
     rate: raw.rate,
     poll: raw.poll,
     wakeup: raw.wakeup,
-    histogramFile: raw.histogram,
     consumerCpu: raw.consumerCpu,
     producerCpus: raw.producerCpus,
   };
@@ -172,11 +145,11 @@ function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
-/** Parses argv (without node and script) into a validated config; throws CommanderError on bad input. */
-export function parseArgs(argv: string[]): BenchConfig {
+/** Parses argv (without node and script) into a validated invocation; throws CommanderError on bad input. */
+export function parseArgs(argv: string[]): BenchInvocation {
   const command = buildCommand()
     .exitOverride()
     .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
   command.parse(argv, { from: 'user' });
-  return toConfig(command.opts<RawOptions>(), (name) => command.getOptionValueSource(name) === 'cli');
+  return toInvocation(command.opts<RawOptions>(), (name) => command.getOptionValueSource(name) === 'cli');
 }

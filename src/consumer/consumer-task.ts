@@ -1,5 +1,5 @@
 /** What the main thread hands the pipeline's consumer worker, and what it posts back. */
-import type { PollStrategy } from '../cli/options.js';
+import type { PollStrategy } from '../shared/config.js';
 import type { ProducerState } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
 import type { DrainOutcome, LatencySummary } from '../shared/types.js';

@@ -16,15 +16,16 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { SUBMIT_FLAGS, type BenchConfig, type PipelineConfig } from '../cli/options.js';
 import type { ConsumerReport, ConsumerTask, PipelineMode } from '../consumer/consumer-task.js';
 import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
-import { interruption } from '../cli/interrupt.js';
 import { ControlBlock } from '../shared/control.js';
 import { Session } from '../shared/session.js';
-import type { ModeName, ModeResult } from '../shared/types.js';
+import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
+import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
+import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
+import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
 
 /** How long workers get to start (thread start, addon load, pinning) and report ready. */
@@ -34,61 +35,40 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
-/** One mode's result: the --json keys of ModeResult plus what the pipeline adds. */
-export interface PipelineModeResult extends ModeResult {
-  /** Events the producers made (consumed + dropped + discarded when verified). */
-  produced: number;
-  discards: number;
-  poll: string;
-  wakeup: string;
-  chunk: number;
-  /** --rate asked for, events/s over all producers; null: flat out. */
-  rate: number | null;
-  /** Produced events per second, from the release to the last producer's end. */
-  produced_per_s: number;
-  producer_seconds: number;
-  /** With --rate: the latest a chunk started after its scheduled time, ns. */
-  max_lateness_ns: number;
-  epoll_waits: number;
-  epoll_timeouts: number;
-  latency_clock: string;
-}
-
-export interface PipelineRun {
-  result: PipelineModeResult;
-  failures: string[];
-  /** The latency distribution in .hgrm text (ns); empty when nothing was consumed. */
-  hgrm: string;
-}
-
 const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
 
-/** Runs every mode of config.modes through the pipeline, one after the other. */
-export async function runPipeline(config: BenchConfig, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
-  const pipeline = config.pipeline;
-  if (!pipeline) throw new Error('runPipeline needs --producers');
+/**
+ * Runs every mode of config.modes through the pipeline, one after the other.
+ * A stop ends the producers at their next chunk; the consumer still drains
+ * what they made, so the partial run is verified like any other, and no
+ * further mode starts.
+ */
+export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
   const unsupported = config.modes.find((m) => !PIPELINE_MODES.includes(m));
   if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline measures copy and view only`);
-  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[pipeline.wakeup] });
+  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[config.wakeup] });
   const pool = new Piscina<ProducerTask, ProducerReport>({
     filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
-    minThreads: pipeline.producers,
-    maxThreads: pipeline.producers,
+    minThreads: config.producers,
+    maxThreads: config.producers,
     concurrentTasksPerWorker: 1,
     idleTimeout: Infinity,
   });
   try {
     const runs: PipelineRun[] = [];
     for (const mode of config.modes) {
-      // After Ctrl-C / SIGTERM: no further modes (src/cli/interrupt.ts).
-      if (interruption.requested()) break;
-      const run = await runMode(session, pool, config, pipeline, mode as PipelineMode);
+      if (stop.requested()) break;
+      const run = await runMode(session, pool, config, mode as PipelineMode, stop);
       runs.push(run);
       onRun(run);
     }
-    if (runs.length > 1 && pipeline.events !== undefined && !interruption.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
-      const checksums = new Set(runs.map((r) => r.result.checksum));
-      if (checksums.size > 1) runs[runs.length - 1].failures.push(`checksums disagree between modes over identical events: ${[...checksums].join(', ')}`);
+    // With -n, no drops and no stop, every mode consumed identical events.
+    if (config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
+      const disagreement = checksumDisagreement(
+        runs.map((r) => r.result.checksum),
+        'modes over identical events',
+      );
+      if (disagreement) runs[runs.length - 1].failures.push(disagreement);
     }
     return runs;
   } finally {
@@ -100,17 +80,17 @@ export async function runPipeline(config: BenchConfig, onRun: (run: PipelineRun)
 async function runMode(
   session: Session,
   pool: Piscina<ProducerTask, ProducerReport>,
-  config: BenchConfig,
-  pipeline: PipelineConfig,
+  config: PipelineConfig,
   mode: PipelineMode,
+  stop: StopSignal,
 ): Promise<PipelineRun> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
   const before = session.readState();
   const control = ControlBlock.create();
-  // Ctrl-C / SIGTERM stops the producers at their next chunk; the consumer still
-  // drains everything they made, so the partial run is verified like any other.
-  const stopOnInterrupt = interruption.onRequest(() => control.requestStop());
+  // A stop ends the producers at their next chunk; the consumer still drains
+  // everything they made, so the partial run is verified like any other.
+  const stopOnInterrupt = stop.onRequest(() => control.requestStop());
   const consumerTask: ConsumerTask = {
     mode,
     ring: session.ring,
@@ -118,11 +98,11 @@ async function runMode(
     stateFd: session.object.stateFd,
     eventSize: config.eventSize,
     batch: config.batch,
-    poll: pipeline.poll,
+    poll: config.poll,
     readTimeoutMs: config.readTimeoutMs,
-    producers: pipeline.producers,
+    producers: config.producers,
     start: before,
-    cpu: pipeline.consumerCpu,
+    cpu: config.consumerCpu,
     control: control.buffer,
     startTimeoutMs: STARTUP_TIMEOUT_MS,
   };
@@ -132,8 +112,8 @@ async function runMode(
     consumer.once('error', (err) => reject(new Error(`consumer (${mode}) failed: ${err.message}`)));
     consumer.once('exit', (code) => reject(new Error(`consumer (${mode}) exited with code ${code} before reporting`)));
   });
-  const producerRuns = Array.from({ length: pipeline.producers }, (_, id) =>
-    pool.run(producerTask(session, config, pipeline, control, id)).catch((err: Error) => {
+  const producerRuns = Array.from({ length: config.producers }, (_, id) =>
+    pool.run(producerTask(session, config, control, id)).catch((err: Error) => {
       throw new Error(`producer ${id} failed: ${err.message}`);
     }),
   );
@@ -142,11 +122,11 @@ async function runMode(
   everything.catch(() => control.fail());
 
   try {
-    const ready = await Promise.race([control.waitAllReady(pipeline.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true)]);
+    const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true)]);
     if (!ready) {
       control.fail();
       await everything; // rethrows the worker's own error, if one failed
-      throw new Error(`only ${control.readyCount} of ${pipeline.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
+      throw new Error(`only ${control.readyCount} of ${config.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
     }
     const startNs = process.hrtime.bigint();
     control.release(startNs);
@@ -155,7 +135,7 @@ async function runMode(
       control.fail();
       return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
     });
-    return assemble(session, config, pipeline, mode, Number(startNs), before, producers, report);
+    return assemble(session, config, mode, Number(startNs), before, producers, report);
   } catch (err) {
     control.fail();
     await consumer.terminate();
@@ -166,18 +146,18 @@ async function runMode(
   }
 }
 
-function producerTask(session: Session, config: BenchConfig, pipeline: PipelineConfig, control: ControlBlock, id: number): ProducerTask {
-  const cpus = pipeline.producerCpus;
+function producerTask(session: Session, config: PipelineConfig, control: ControlBlock, id: number): ProducerTask {
+  const cpus = config.producerCpus;
   return {
     id,
-    producers: pipeline.producers,
+    producers: config.producers,
     progFd: session.object.progFd,
     stateFd: session.object.stateFd,
     eventSize: config.eventSize,
-    chunk: pipeline.chunk,
-    events: pipeline.events === undefined ? undefined : producerShare(pipeline.events, pipeline.producers, id),
-    durationMs: pipeline.durationMs,
-    rate: pipeline.rate,
+    chunk: config.chunk,
+    events: config.events === undefined ? undefined : producerShare(config.events, config.producers, id),
+    durationMs: config.durationMs,
+    rate: config.rate,
     cpu: cpus && cpus.length ? cpus[id % cpus.length] : undefined,
     control: control.buffer,
     startTimeoutMs: STARTUP_TIMEOUT_MS,
@@ -186,8 +166,7 @@ function producerTask(session: Session, config: BenchConfig, pipeline: PipelineC
 
 function assemble(
   session: Session,
-  config: BenchConfig,
-  pipeline: PipelineConfig,
+  config: PipelineConfig,
   mode: PipelineMode,
   startNs: number,
   before: ReturnType<Session['readState']>,
@@ -212,7 +191,7 @@ function assemble(
     hgrm: report.hgrm,
     result: {
       mode,
-      producers: pipeline.producers,
+      producers: config.producers,
       event_size: config.eventSize,
       events: outcome.events,
       drops: sum(delta.drops),
@@ -222,10 +201,10 @@ function assemble(
       latency_ns: report.latency,
       produced,
       discards: sum(delta.discards),
-      poll: pipeline.poll,
-      wakeup: pipeline.wakeup,
-      chunk: pipeline.chunk,
-      rate: pipeline.rate ?? null,
+      poll: config.poll,
+      wakeup: config.wakeup,
+      chunk: config.chunk,
+      rate: config.rate ?? null,
       produced_per_s: producerSeconds > 0 ? produced / producerSeconds : 0,
       producer_seconds: producerSeconds,
       max_lateness_ns: Math.max(...producers.map((p) => p.maxLatenessNs)),

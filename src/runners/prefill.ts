@@ -10,34 +10,19 @@ import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
 import { Session } from '../shared/session.js';
 import { interleave } from '../shared/stats.js';
-import type { ModeName, ModeResult } from '../shared/types.js';
+import type { PrefillConfig } from '../shared/config.js';
+import type { PrefillRun } from '../shared/results.js';
+import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
+import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
 
-export interface PrefillConfig {
-  events: number;
-  modes: ModeName[];
-  eventSize: number;
-  ringSize: number;
-  batch: number;
-  runs: number;
-  warmup: number;
-  /**
-   * Asked before each run and when a fill is interrupted (EINTR): true ends the
-   * pattern early with the runs so far (src/cli/interrupt.ts). A fill cut short
-   * is still drained and verified: its run has fewer than `events` events.
-   */
-  shouldStop?: () => boolean;
-}
-
-export interface PrefillRun {
-  round: number;
-  warmup: boolean;
-  result: ModeResult;
-  failures: string[];
-}
-
-/** Runs every round and calls onRun after each drain; returns all runs, warm-ups included. */
-export function runPrefill(config: PrefillConfig, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
+/**
+ * Runs every round and calls onRun after each drain; returns all runs,
+ * warm-ups included. A stop ends the pattern early with the runs so far; a
+ * fill the stop cut short (EINTR) is still drained and verified, and its run
+ * has fewer than `events` events.
+ */
+export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
   const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize });
   try {
     const packet = buildPacket(0, config.eventSize);
@@ -45,8 +30,8 @@ export function runPrefill(config: PrefillConfig, onRun: (run: PrefillRun) => vo
     const rounds = interleave(config.modes, config.warmup + config.runs);
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
-        if (config.shouldStop?.()) return runs;
-        const run = prefillOnce(session, packet, config, mode, round);
+        if (stop.requested()) return runs;
+        const run = prefillOnce(session, packet, config, mode, round, stop);
         runs.push(run);
         onRun(run);
       }
@@ -73,11 +58,12 @@ function prefillOnce(
   config: PrefillConfig,
   mode: ModeName,
   round: number,
+  stop: StopSignal,
 ): PrefillRun {
   // Every fill starts at sequence 0, so all modes and rounds drain identical events.
   session.resetState();
   const before = session.readState();
-  session.produce(packet, config.events, 0, config.shouldStop);
+  session.produce(packet, config.events, 0, () => stop.requested());
   const after = session.readState();
   const ctx: DrainContext = {
     // A fresh reader starts at the published consumer position: the native

@@ -17,12 +17,13 @@
  * exit code 1. Ctrl-C ends it after the current step, marked interrupted.
  */
 import * as fs from 'node:fs';
-import { human } from '../cli/arg-parsers.js';
-import { interruption } from '../cli/interrupt.js';
-import type { BenchConfig, PipelineConfig, PollStrategy, WakeupMode } from '../cli/options.js';
+import type { PipelineConfig, PollStrategy, StressConfig, WakeupMode } from '../shared/config.js';
 import { collectGarbage } from '../shared/gc.js';
 import { recordsThatFit } from '../lib/ring-layout.js';
+import { checksumDisagreement } from '../shared/results.js';
+import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
 import type { ModeName } from '../shared/types.js';
+import { formatClock, human } from '../shared/units.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
 
@@ -88,13 +89,13 @@ export function newTotals(): StressTotals {
 }
 
 /** Runs one step and adds what it saw to `totals`. A step that throws is a failure too. */
-export async function runStep(config: BenchConfig, step: StressStep, stepMs: number, totals: StressTotals): Promise<void> {
+export async function runStep(config: StressConfig, step: StressStep, stepMs: number, totals: StressTotals, stop: StopSignal = NEVER_STOP): Promise<void> {
   const name = describeStep(step);
   let consumed = 0;
   try {
     if (step.pattern === 'prefill') {
       const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize));
-      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0, shouldStop: () => interruption.requested() });
+      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0 }, stop);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -103,11 +104,25 @@ export async function runStep(config: BenchConfig, step: StressStep, stepMs: num
       }
       // Complete runs drained identical events: their checksums must agree across modes.
       const complete = runs.filter((r) => r.result.events + r.result.drops === events);
-      const sums = new Set(complete.map((r) => r.result.checksum));
-      if (sums.size > 1) totals.failures.push(`${name}: checksums disagree between modes: ${[...sums].join(', ')}`);
+      const disagreement = checksumDisagreement(
+        complete.map((r) => r.result.checksum),
+        'modes',
+      );
+      if (disagreement) totals.failures.push(`${name}: ${disagreement}`);
     } else {
-      const pipeline: PipelineConfig = { ...config.pipeline!, events: undefined, durationMs: stepMs, rate: step.rate, poll: step.poll, wakeup: step.wakeup, histogramFile: undefined };
-      const runs = await runPipeline({ ...config, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, pipeline });
+      const pipeline: PipelineConfig = {
+        ...config,
+        modes: step.modes,
+        eventSize: step.eventSize,
+        ringSize: step.ringSize,
+        batch: step.batch,
+        events: undefined,
+        durationMs: stepMs,
+        rate: step.rate,
+        poll: step.poll,
+        wakeup: step.wakeup,
+      };
+      const runs = await runPipeline(pipeline, stop);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -161,9 +176,8 @@ export interface StressOutcome {
 }
 
 /** The whole stress run. Status lines go to `status` (stdout, or stderr with --json). */
-export async function runStress(config: BenchConfig, status: (line: string) => void): Promise<StressOutcome> {
-  const durationMs = config.pipeline?.durationMs;
-  if (!config.pipeline || durationMs === undefined) throw new Error('--stress needs --producers and --duration');
+export async function runStress(config: StressConfig, stop: StopSignal = NEVER_STOP, status: (line: string) => void = () => {}): Promise<StressOutcome> {
+  const { durationMs } = config;
   const stepMs = Math.min(3000, Math.max(250, durationMs / 20));
   const statusEveryMs = Math.min(10_000, Math.max(1000, durationMs / 10));
   const totals = newTotals();
@@ -174,18 +188,18 @@ export async function runStress(config: BenchConfig, status: (line: string) => v
   const line = (tag: string, step: StressStep | undefined): string => {
     const s = (performance.now() - started) / 1e3;
     return (
-      `stress ${tag} ${clock(s)}/${clock(durationMs / 1e3)}: ${totals.steps} steps, ${totals.consumed.toLocaleString('en-US')} events consumed ` +
+      `stress ${tag} ${formatClock(s)}/${formatClock(durationMs / 1e3)}: ${totals.steps} steps, ${totals.consumed.toLocaleString('en-US')} events consumed ` +
       `(${(totals.consumed / s / 1e6).toFixed(2)} M/s), ${totals.dropped.toLocaleString('en-US')} dropped, ${totals.failures.length} failures; ` +
       `RSS ${(rssBytes() / 2 ** 20).toFixed(0)} MiB, ${ringMappings()} ring mappings` + (step ? `; last ${describeStep(step)}` : '')
     );
   };
-  for (let i = 0; performance.now() - started < durationMs && !interruption.requested(); i++) {
+  for (let i = 0; performance.now() - started < durationMs && !stop.requested(); i++) {
     const left = durationMs - (performance.now() - started);
     const step = stressStep(i);
     const failuresBefore = totals.failures.length;
-    await runStep(config, step, Math.max(100, Math.min(stepMs, left)), totals);
+    await runStep(config, step, Math.max(100, Math.min(stepMs, left)), totals, stop);
     // Failures are reported when they happen, not only in the summary hours later.
-    const elapsed = clock((performance.now() - started) / 1e3);
+    const elapsed = formatClock((performance.now() - started) / 1e3);
     for (const f of totals.failures.slice(failuresBefore)) status(`stress FAILED at ${elapsed}: ${f}`);
     // Unmap the closed ring now rather than whenever V8 feels like it (src/shared/gc.ts).
     collectGarbage();
@@ -196,53 +210,5 @@ export async function runStress(config: BenchConfig, status: (line: string) => v
   }
   const leftover = await settledRingMappings();
   if (leftover) totals.failures.push(`${leftover} ring mappings still alive after every session was closed and collected`);
-  return { totals, seconds: (performance.now() - started) / 1e3, rssStart, rssEnd: rssBytes(), interrupted: interruption.requested() };
-}
-
-export function formatStressSummary(o: StressOutcome): string {
-  const t = o.totals;
-  const sizes = [...t.bySize.entries()].sort((a, b) => a[0] - b[0]).map(([size, v]) => `${size} B: ${v.steps} steps, ${v.consumed.toLocaleString('en-US')} events`);
-  return [
-    `stress summary${o.interrupted ? ` (INTERRUPTED by ${interruption.signalName()}: partial)` : ''}: ${clock(o.seconds)}, ${t.steps} steps; ` +
-      `events consumed ${t.consumed.toLocaleString('en-US')}, dropped ${t.dropped.toLocaleString('en-US')}, produced ${t.produced.toLocaleString('en-US')} ` +
-      `(consumed + dropped ${t.consumed + t.dropped === t.produced ? '==' : '!='} produced); failures ${t.failures.length}`,
-    `  per event size: ${sizes.join('; ')}`,
-    `  RSS ${(o.rssStart / 2 ** 20).toFixed(0)} MiB at start, ${(o.rssEnd / 2 ** 20).toFixed(0)} MiB at end`,
-    ...t.failures.slice(0, 20).map((f) => `  FAILED: ${f}`),
-    ...(t.failures.length > 20 ? [`  ... and ${t.failures.length - 20} more`] : []),
-  ].join('\n');
-}
-
-/** 0 when everything verified; 1 on any failure (also when interrupted); else 128 + signal when interrupted. */
-export function stressExitCode(o: Pick<StressOutcome, 'totals' | 'interrupted'>): number {
-  if (o.totals.failures.length || o.totals.consumed + o.totals.dropped !== o.totals.produced) return 1;
-  return o.interrupted ? interruption.exitCode() : 0;
-}
-
-function clock(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  const s = Math.floor(seconds % 60);
-  return `${m}m${String(s).padStart(2, '0')}s`;
-}
-
-/** bench --stress: status lines and summary (text, or one JSON object with --json); returns the exit code. */
-export async function runStressCommand(config: BenchConfig): Promise<number> {
-  const statusOut = config.json ? process.stderr : process.stdout;
-  const outcome = await runStress(config, (l) => statusOut.write(l + '\n'));
-  const t = outcome.totals;
-  if (config.json)
-    process.stdout.write(
-      JSON.stringify(
-        {
-          stress: { seconds: outcome.seconds, steps: t.steps, consumed: t.consumed, dropped: t.dropped, produced: t.produced, rss_start: outcome.rssStart, rss_end: outcome.rssEnd, interrupted: outcome.interrupted },
-          by_size: Object.fromEntries(t.bySize),
-          failures: t.failures,
-        },
-        null,
-        2,
-      ) + '\n',
-    );
-  else process.stdout.write(formatStressSummary(outcome) + '\n');
-  for (const f of t.failures) process.stderr.write(`bench: FAILED: ${f}\n`);
-  return stressExitCode(outcome);
+  return { totals, seconds: (performance.now() - started) / 1e3, rssStart, rssEnd: rssBytes(), interrupted: stop.requested() };
 }

@@ -1,4 +1,4 @@
-/** Types shared by the runner, the workers and the reports. */
+/** Names and shapes shared by the consumers, the runners and the reports (results: results.ts). */
 
 /** How a consumer reads records: copied into a buffer, in place, or by the native C++ reference. */
 export type ModeName = 'copy' | 'view' | 'native' | 'native-copy';
@@ -16,19 +16,6 @@ export interface LatencySummary {
   p99: number;
   p999: number;
   max: number;
-}
-
-/** One measured drain. Keys are the --json contract (snake_case, as printed). */
-export interface ModeResult {
-  mode: ModeName;
-  producers: number;
-  event_size: number;
-  events: number;
-  drops: number;
-  seconds: number;
-  mevents_per_s: number;
-  checksum: string;
-  latency_ns: LatencySummary | null;
 }
 
 /** What a drain saw, before it is checked against the program's counters. */

@@ -1,5 +1,5 @@
 /** Gate for tests that need the real kernel: they skip, saying why, without privileges. */
-import { missingPrivileges } from '../../src/cli/privileges.js';
+import { missingPrivileges } from '../../src/shared/privileges.js';
 
 const why = missingPrivileges();
 if (why) console.log(`# skipping kernel tests: ${why}`);

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { max, min } from '../../shared/stats.js';
 import type { ModeName } from '../../shared/types.js';
-import type { SweepConfig } from './options.js';
+import type { SweepConfig } from './config.js';
 import type { SweepPoint } from './run.js';
 
 export interface SweepFile {

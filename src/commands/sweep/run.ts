@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { runPrefill } from '../../runners/prefill.js';
 import { collectGarbage } from '../../shared/gc.js';
-import { summarize, type ModeSummary } from '../../report.js';
-import { eventsFor, type SweepConfig } from './options.js';
+import { summarize, type ModeSummary } from '../../shared/results.js';
+import { NEVER_STOP, type StopSignal } from '../../shared/stop.js';
+import { eventsFor, type SweepConfig } from './config.js';
 
 export interface SweepPoint {
   event_size: number;
@@ -27,13 +28,13 @@ export function sweepPoints(config: SweepConfig): { producers: number; eventSize
   return config.producers.flatMap((producers) => config.sizes.map((eventSize) => ({ producers, eventSize })));
 }
 
-export function runPoint(config: SweepConfig, producers: number, eventSize: number): SweepPoint {
+export function runPoint(config: SweepConfig, producers: number, eventSize: number, stop: StopSignal = NEVER_STOP): SweepPoint {
   const events = eventsFor(config, eventSize);
   const started = process.hrtime.bigint();
   const base = { event_size: eventSize, producers, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
-    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup });
+    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup }, stop);
     const summary = summarize(config.modes, runs);
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();

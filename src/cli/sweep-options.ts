@@ -3,26 +3,13 @@
  * command's rules: one line naming the flag and what it allows, exit 2).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { bytes, choice, count, human } from '../../cli/arg-parsers.js';
-import { MODE_CHOICES, MODE_GROUPS } from '../../cli/options.js';
-import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../../shared/event.js';
-import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../../lib/ring-layout.js';
-import type { ModeName } from '../../shared/types.js';
-
-export interface SweepConfig {
-  sizes: number[];
-  modes: ModeName[];
-  /** Producer counts; [1] alone runs the prefill pattern in process. */
-  producers: number[];
-  /** Events per run; undefined: derived from bytesPerRun for each size. */
-  events: number | undefined;
-  bytesPerRun: number;
-  ringSize: number;
-  batch: number;
-  runs: number;
-  warmup: number;
-  outDir: string;
-}
+import { eventsFor, type SweepConfig } from '../commands/sweep/config.js';
+import { MAX_RING_SIZE, recordsThatFit } from '../lib/ring-layout.js';
+import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
+import type { ModeName } from '../shared/types.js';
+import { human } from '../shared/units.js';
+import { bytes, choice, count } from './arg-parsers.js';
+import { MODE_CHOICES, MODE_GROUPS } from './options.js';
 
 /**
  * "16..2048:16" (start..end:step), "64,128,1000", or both mixed:
@@ -60,11 +47,6 @@ export function parseProducers(value: string): number[] {
     for (let p = start; p <= end; p++) out.add(p);
   }
   return [...out].sort((a, b) => a - b);
-}
-
-/** Events per run at one size: -n if given, else what bytesPerRun of ring traffic holds. */
-export function eventsFor(config: Pick<SweepConfig, 'events' | 'bytesPerRun'>, eventSize: number): number {
-  return config.events ?? Math.max(1, Math.floor(config.bytesPerRun / recordSize(eventSize)));
 }
 
 interface RawSweepOptions {

@@ -6,10 +6,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { human } from './cli/arg-parsers.js';
-import type { BenchConfig } from './cli/options.js';
-import { LATENCY_CLOCK, type PipelineRun } from './runners/pipeline.js';
-import { MODE_LABELS } from './shared/types.js';
+import { LATENCY_CLOCK } from '../runners/pipeline.js';
+import type { PipelineConfig } from '../shared/config.js';
+import type { PipelineRun } from '../shared/results.js';
+import { MODE_LABELS } from '../shared/types.js';
+import { formatMs, formatNs, human } from '../shared/units.js';
 
 export function pipelineFailures(runs: PipelineRun[]): string[] {
   return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
@@ -21,9 +22,8 @@ export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string):
   return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), ...interrupted }, null, 2);
 }
 
-export function formatPipelineText(config: BenchConfig, runs: PipelineRun[]): string {
-  const p = config.pipeline;
-  if (!p) return '';
+export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]): string {
+  const p = config;
   const bound = [p.events !== undefined ? `${p.events} events` : '', p.durationMs !== undefined ? `${formatMs(p.durationMs)}` : ''].filter(Boolean).join(' or ');
   const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
   const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
@@ -41,9 +41,9 @@ export function formatPipelineText(config: BenchConfig, runs: PipelineRun[]): st
     const l = r.latency_ns;
     lines.push(
       ''.padEnd(width) +
-        (l ? `latency p50 ${us(l.p50)}  p90 ${us(l.p90)}  p99 ${us(l.p99)}  p99.9 ${us(l.p999)}  max ${us(l.max)}` : 'latency: no events consumed') +
+        (l ? `latency p50 ${formatNs(l.p50)}  p90 ${formatNs(l.p90)}  p99 ${formatNs(l.p99)}  p99.9 ${formatNs(l.p999)}  max ${formatNs(l.max)}` : 'latency: no events consumed') +
         (p.poll === 'epoll' ? `; ${r.epoll_waits} epoll waits, ${r.epoll_timeouts} timed out` : '') +
-        (p.rate !== undefined ? `; latest chunk start ${us(r.max_lateness_ns)} behind schedule` : ''),
+        (p.rate !== undefined ? `; latest chunk start ${formatNs(r.max_lateness_ns)} behind schedule` : ''),
     );
     lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : 'integrity: verified (sequences, drops, checksum)'));
   }
@@ -60,12 +60,4 @@ export function writeHistograms(file: string, runs: PipelineRun[]): string[] {
     written.push(target);
   }
   return written;
-}
-
-function us(ns: number): string {
-  return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)}ms` : `${(ns / 1e3).toFixed(1)}µs`;
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -1,0 +1,46 @@
+/**
+ * The prefill pattern's report: the seed's one line per mode, the spread over
+ * rounds, the ratios between modes; or one JSON object.
+ */
+import type { PrefillConfig } from '../shared/config.js';
+import { type Summary } from '../shared/results.js';
+import { max, min } from '../shared/stats.js';
+import { MODE_LABELS } from '../shared/types.js';
+import { formatSeconds, human } from '../shared/units.js';
+
+export function formatPrefillText(config: PrefillConfig, summary: Summary): string {
+  const lines: string[] = [];
+  const commit = config.batch === 1 ? 'consumer position published after every record' : `consumer position published every ${config.batch} records`;
+  lines.push(
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, ${commit}; ` +
+      `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
+  );
+  const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
+  if (summary.results.some((r) => r.mode.startsWith('native')))
+    lines.push('native modes: libbpf ring_buffer__consume, which publishes the consumer position after every record whatever --batch says');
+  for (const r of summary.results) {
+    const vsNative = r.mode === 'view' ? summary.ratios['view/native'] : r.mode === 'copy' ? summary.ratios['copy/native'] : undefined;
+    lines.push(
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}` +
+        (vsNative === undefined ? '' : `, ${vsNative.toFixed(2)}x ${r.mode === 'copy' ? 'native-copy' : 'native'}`),
+    );
+    if (r.runs_mevents_per_s.length > 1)
+      lines.push(
+        `${''.padEnd(width + 1)}${r.runs_mevents_per_s.length} runs: min ${min(r.runs_mevents_per_s).toFixed(2)}, median ${r.median_mevents_per_s.toFixed(2)}, max ${max(r.runs_mevents_per_s).toFixed(2)} Mevents/s`,
+      );
+  }
+  // The seed's line, kept verbatim for anyone comparing with the Go benchmark.
+  const viewCopy = summary.ratios['view/copy'];
+  if (viewCopy !== undefined) lines.push(`view/copy speedup: ${viewCopy.toFixed(2)}x (median of per-round ratios)`);
+  const shown = Object.entries(summary.ratios).filter(([key]) => key !== 'view/copy');
+  if (shown.length) {
+    lines.push('ratios (median of per-round ratios; copy/native = JS copy ÷ native-copy, view/native = JS view ÷ native in place):');
+    for (const [key, value] of shown) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
+  }
+  return lines.join('\n');
+}
+
+/** `extra`: keys added at the top level (an interrupted run's "interrupted"). */
+export function formatPrefillJson(summary: Summary, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ results: summary.results, ratios: summary.ratios, failures: summary.failures, ...extra }, null, 2);
+}

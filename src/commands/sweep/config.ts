@@ -1,0 +1,23 @@
+/** What a sweep measures: event sizes × producer counts, each point a full interleaved run of the modes. */
+import { recordSize } from '../../lib/ring-layout.js';
+import type { ModeName } from '../../shared/types.js';
+
+export interface SweepConfig {
+  sizes: number[];
+  modes: ModeName[];
+  /** Producer counts; [1] alone runs the prefill pattern in process. */
+  producers: number[];
+  /** Events per run; undefined: derived from bytesPerRun for each size. */
+  events: number | undefined;
+  bytesPerRun: number;
+  ringSize: number;
+  batch: number;
+  runs: number;
+  warmup: number;
+  outDir: string;
+}
+
+/** Events per run at one size: -n if given, else what bytesPerRun of ring traffic holds. */
+export function eventsFor(config: Pick<SweepConfig, 'events' | 'bytesPerRun'>, eventSize: number): number {
+  return config.events ?? Math.max(1, Math.floor(config.bytesPerRun / recordSize(eventSize)));
+}

@@ -1,0 +1,65 @@
+/**
+ * What each runner needs to know, and nothing more: the runners
+ * (src/runners) take these configs and a StopSignal; the CLI (src/cli) builds
+ * them from flags, sweep and stress build them from their own plans.
+ */
+import type { ModeName } from './types.js';
+
+export const POLL_CHOICES = ['spin', 'epoll'] as const;
+/** How the pipeline's consumer waits for data: re-read at once, or epoll_wait for at most the read timeout. */
+export type PollStrategy = (typeof POLL_CHOICES)[number];
+
+export const WAKEUP_CHOICES = ['adaptive', 'none', 'force'] as const;
+/** The program's bpf_ringbuf_submit() flag. */
+export type WakeupMode = (typeof WAKEUP_CHOICES)[number];
+/** bpf_ringbuf_submit() flags for each wake-up mode (BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2). */
+export const SUBMIT_FLAGS: Record<WakeupMode, number> = { adaptive: 0, none: 1, force: 2 };
+
+/** The loaded program and ring every pattern needs. */
+export interface RingConfig {
+  /** Whole sample in bytes, event header included. */
+  eventSize: number;
+  /** Ring size in bytes: a power of two, a multiple of the page size. */
+  ringSize: number;
+  /** Publish the consumer position every `batch` records. */
+  batch: number;
+}
+
+/** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */
+export interface PrefillConfig extends RingConfig {
+  events: number;
+  modes: ModeName[];
+  /** Measured rounds; each round runs every mode once, interleaved. */
+  runs: number;
+  /** Unmeasured rounds first. */
+  warmup: number;
+}
+
+/** The concurrent pipeline: producer threads and one consumer thread at the same time. */
+export interface PipelineConfig extends RingConfig {
+  modes: ModeName[];
+  producers: number;
+  /** Events per BPF_PROG_TEST_RUN. */
+  chunk: number;
+  /** Total events over all producers; undefined: until durationMs ends. */
+  events: number | undefined;
+  durationMs: number | undefined;
+  /** Total events per second over all producers, paced open-loop; undefined: flat out. */
+  rate: number | undefined;
+  poll: PollStrategy;
+  wakeup: WakeupMode;
+  /** Longest single wait for data, ms. */
+  readTimeoutMs: number;
+  consumerCpu: number | undefined;
+  producerCpus: number[] | undefined;
+}
+
+/** Stress: short verified steps cycling sizes, modes, rings, batches, wake-ups and pacing for durationMs. */
+export interface StressConfig {
+  durationMs: number;
+  producers: number;
+  chunk: number;
+  readTimeoutMs: number;
+  consumerCpu: number | undefined;
+  producerCpus: number[] | undefined;
+}
