@@ -1,5 +1,6 @@
 #include "addon.h"
 
+#include <dlfcn.h>
 #include <linux/bpf.h>
 
 #include <string>
@@ -42,9 +43,22 @@ Napi::Object Contract(Napi::Env env) {
   return c;
 }
 
+// Keeps this library loaded until the process ends. Node dlclose()s an addon
+// when the last environment that loaded it (say, the only worker that used it)
+// goes away, but code in here can still be called after that: the ring
+// mappings' SharedArrayBuffer deleter (ring_mapping.cc) when the isolate tears
+// its buffers down.
+// Calling into an unmapped library is a SIGSEGV at worker exit.
+void StayLoaded() {
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&StayLoaded), &self) && self.dli_fname)
+    dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 }  // namespace rbb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  rbb::StayLoaded();
   rbb::InitBpfObject(env, exports);
   rbb::InitRingMapping(env, exports);
   rbb::InitSyscalls(env, exports);
