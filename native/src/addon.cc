@@ -60,6 +60,7 @@ void StayLoaded() {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::StayLoaded();
   rbb::InitBpfObject(env, exports);
+  rbb::InitBpfMap(env, exports);
   rbb::InitRingMapping(env, exports);
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);

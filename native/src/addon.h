@@ -1,6 +1,7 @@
 // Shared declarations of the addon's parts. Each .cc file owns one concern:
 //   bpf_object.cc   load / close the BPF object, read its counters
-//   ring_mapping.cc mmap the ring and hand it to JavaScript as SharedArrayBuffers
+//   bpf_map.cc      open a map by pin or id, read its info, pin it
+//   ring_mapping.cc mmap the ring, hand it to JavaScript as SharedArrayBuffers, release it
 //   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
 //   signals.cc      SIGINT/SIGTERM as a flag synchronous loops can read, a grace deadline, a second signal exits
 #pragma once
@@ -18,6 +19,7 @@ namespace rbb {
 Napi::Error ErrnoError(Napi::Env env, const std::string& op, int err);
 
 void InitBpfObject(Napi::Env env, Napi::Object exports);
+void InitBpfMap(Napi::Env env, Napi::Object exports);
 void InitRingMapping(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitNativeConsumer(Napi::Env env, Napi::Object exports);
