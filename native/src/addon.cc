@@ -47,7 +47,7 @@ Napi::Object Contract(Napi::Env env) {
 // when the last environment that loaded it (say, the only worker that used it)
 // goes away, but code in here can still be called after that: the ring
 // mappings' SharedArrayBuffer deleter (ring_mapping.cc) when the isolate tears
-// its buffers down.
+// its buffers down, and the uv_close callback of a watcher (fd_watcher.cc).
 // Calling into an unmapped library is a SIGSEGV at worker exit.
 void StayLoaded() {
   Dl_info self;
@@ -62,6 +62,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitBpfObject(env, exports);
   rbb::InitBpfMap(env, exports);
   rbb::InitRingMapping(env, exports);
+  rbb::InitFdWatcher(env, exports);
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);
   rbb::InitSignals(env, exports);

@@ -2,6 +2,7 @@
 //   bpf_object.cc   load / close the BPF object, read its counters
 //   bpf_map.cc      open a map by pin or id, read its info, pin it
 //   ring_mapping.cc mmap the ring, hand it to JavaScript as SharedArrayBuffers, release it
+//   fd_watcher.cc   an fd's readiness on the thread's libuv loop (uv_poll)
 //   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
 //   signals.cc      SIGINT/SIGTERM as a flag synchronous loops can read, a grace deadline, a second signal exits
 #pragma once
@@ -21,6 +22,7 @@ Napi::Error ErrnoError(Napi::Env env, const std::string& op, int err);
 void InitBpfObject(Napi::Env env, Napi::Object exports);
 void InitBpfMap(Napi::Env env, Napi::Object exports);
 void InitRingMapping(Napi::Env env, Napi::Object exports);
+void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitNativeConsumer(Napi::Env env, Napi::Object exports);
 void InitSignals(Napi::Env env, Napi::Object exports);

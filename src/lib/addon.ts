@@ -60,6 +60,19 @@ export interface NativeMapInfo {
   mapFlags: number;
 }
 
+/** Readiness of an fd on this thread's libuv loop (native/src/fd_watcher.cc); level-triggered. */
+export interface FdWatcher {
+  /** Calls the callback on every loop turn while the fd is readable. Idempotent. */
+  start(): void;
+  /** Idempotent. A stopped watcher never keeps the process alive. */
+  stop(): void;
+  /** Stops and frees the libuv handle; the fd stays open. Idempotent; later start/stop throw. */
+  close(): void;
+  /** Whether a started watcher keeps the process alive (the default) or not. */
+  ref(): void;
+  unref(): void;
+  readonly active: boolean;
+}
 
 export interface ProducerState {
   nextSeq: number[];
@@ -107,6 +120,8 @@ export interface Addon {
   mapInfo(fd: number): NativeMapInfo;
   /** BPF_OBJ_PIN: pins the object behind fd at a bpffs path. */
   objectPin(fd: number, path: string): void;
+  /** callback(error, events) runs on this thread's event loop; error set when libuv reports POLLERR (the watcher is then stopped). */
+  FdWatcher: new (fd: number, callback: (error: Error | null, events: number) => void) => FdWatcher;
   testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
   epollOpen(ringFd: number): number;
   epollWait(epfd: number, timeoutMs: number): number;
