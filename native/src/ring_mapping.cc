@@ -112,7 +112,7 @@ class RingMapping : public Napi::ObjectWrap<RingMapping> {
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     size_t producer_len = page + 2 * static_cast<size_t>(ring_size);
     if (ring_size <= 0 || producer_len > (size_t{1} << 32))
-      throw Napi::RangeError::New(env, "mapRing: page + 2 * ringSize must fit in 2^32 bytes");
+      throw Napi::RangeError::New(env, "RingMapping: page + 2 * ringSize must fit in 2^32 bytes");
     int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
 
     void* consumer = mmap(nullptr, page, PROT_READ | PROT_WRITE, flags, fd, 0);

@@ -22,8 +22,9 @@ export type MapSource = { fd: number } | { pinned: string } | { mapId: number };
 /** The kernel's description of a map (struct bpf_map_info). */
 export type MapInfo = NativeMapInfo;
 
-/** enum bpf_map_type values this library names. */
+/** enum bpf_map_type: the ring buffer BPF programs produce into and this library reads. */
 export const BPF_MAP_TYPE_RINGBUF = 27;
+/** enum bpf_map_type: the ring user space produces into and BPF programs drain; named in the wrong-type error. */
 export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
 /** statfs() f_type of a BPF filesystem (include/uapi/linux/magic.h BPF_FS_MAGIC). */

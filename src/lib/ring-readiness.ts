@@ -25,6 +25,7 @@ import { addon, type FdWatcher } from './addon.js';
 /** Why a wait ended. */
 export type WakeReason = 'readable' | 'timeout' | 'closed';
 
+/** Options of FdReadiness.wait(). */
 export interface ReadinessWaitOptions {
   /** Rejects the wait with signal.reason when aborted. */
   signal?: AbortSignal;
@@ -43,6 +44,7 @@ interface Waiter {
 /** At most 2^31 - 1 ms: Node's timers silently turn longer delays into 1 ms. */
 const MAX_TIMER_MS = 0x7fffffff;
 
+/** Non-blocking waits for one fd's readability on this thread's event loop; any number of waiters share one watcher. */
 export class FdReadiness {
   private watcher: FdWatcher | undefined;
   private readonly waiters = new Set<Waiter>();

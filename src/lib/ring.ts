@@ -24,6 +24,7 @@ import { MAX_RING_SIZE, type RingMemory } from './ring-layout.js';
 import { BUSY, RingReader } from './ring-reader.js';
 import { FdReadiness } from './ring-readiness.js';
 
+/** How openRing() sets up the reader and the mapping. */
 export interface OpenRingOptions {
   /**
    * Publish the consumer position every `batch` records instead of after each
@@ -207,6 +208,8 @@ export class Ring implements AsyncIterable<RingRecord> {
   /**
    * The two SharedArrayBuffers and the geometry, e.g. to post to a worker that
    * builds its own RingReader. After close() they read a frozen, zeroed ring.
+   * This Ring's waits and event-loop readers follow `reader`'s position: a
+   * RingReader of your own over these buffers must do its own waiting.
    */
   get memory(): RingMemory {
     this.assertOpen();
