@@ -1,44 +1,50 @@
 /**
- * Checks a stream of the BPF program's events as a library user would see
- * them (bytes + offset + length): one producer, consecutive sequence numbers,
- * the expected length, and the project's checksum, which tests compare with
- * the independent BigInt reference (helpers/reference.ts).
+ * Checks a stream of the BPF program's events as a library user sees them
+ * (bytes + offset + length), with the consumers' own EventSink (checksum and
+ * sequence accounting) plus what these tests demand on top: one producer, the
+ * expected length, and no gap at all (EventSink allows forward jumps, which
+ * are drops in a benchmark run). Tests compare the checksum with the
+ * independent BigInt reference (helpers/reference.ts).
  */
-import { Checksum, SEQ_BITS } from '../../src/shared/event.js';
-import { buildPacket } from '../../src/shared/event.js';
+import { EventSink } from '../../src/consumer/event-sink.js';
+import { buildPacket, MAX_PRODUCERS, type Checksum } from '../../src/shared/event.js';
 import { expectedSamples, range, referenceChecksum } from './reference.js';
 
-const HIGH_SEQ_BITS = SEQ_BITS - 32;
-
 export class EventCheck {
-  count = 0;
-  readonly checksum = new Checksum();
-  /** The first problem seen, if any (kept short: a wrong stream would otherwise produce thousands). */
-  problem: string | undefined;
-  private nextSeq: number;
+  private readonly sink: EventSink;
+  private wrongLength: string | undefined;
 
   constructor(
     readonly eventSize: number,
     readonly producer = 0,
     readonly firstSeq = 0,
   ) {
-    this.nextSeq = firstSeq;
+    const start = new Array<number>(MAX_PRODUCERS).fill(0);
+    start[producer] = firstSeq;
+    this.sink = new EventSink(start);
   }
 
   /** One sample at byte `offset` (a multiple of 8) of `words` / `bytes`. */
   add(words: Int32Array, bytes: Uint8Array, offset: number, length: number): void {
-    const low = words[(offset + 8) >> 2] >>> 0;
-    const high = words[(offset + 12) >> 2] >>> 0;
-    const seq = (high & ((1 << HIGH_SEQ_BITS) - 1)) * 2 ** 32 + low;
-    const producer = high >>> HIGH_SEQ_BITS;
-    if (!this.problem) {
-      if (length !== this.eventSize) this.problem = `event ${this.count}: length ${length}, expected ${this.eventSize}`;
-      else if (producer !== this.producer) this.problem = `event ${this.count}: producer ${producer}, expected ${this.producer}`;
-      else if (seq !== this.nextSeq) this.problem = `event ${this.count}: sequence ${seq}, expected ${this.nextSeq}`;
-    }
-    this.nextSeq = seq + 1;
-    this.checksum.add(words, bytes, offset, length);
-    this.count++;
+    if (length !== this.eventSize) this.wrongLength ??= `event ${this.count}: length ${length}, expected ${this.eventSize}`;
+    this.sink.accept(words, bytes, offset, length);
+  }
+
+  get count(): number {
+    return this.sink.events;
+  }
+
+  get checksum(): Checksum {
+    return this.sink.checksum;
+  }
+
+  /** The first thing wrong with the stream, or undefined when it is exactly firstSeq, firstSeq + 1, ... of one producer. */
+  get problem(): string | undefined {
+    const { sink, producer } = this;
+    if (this.wrongLength || sink.firstAnomaly) return this.wrongLength ?? sink.firstAnomaly;
+    if (sink.perProducer[producer] !== sink.events) return `${sink.events - sink.perProducer[producer]} events from another producer`;
+    if (sink.expectedSeq[producer] !== this.firstSeq + sink.events) return `a gap: ${sink.events} events up to sequence ${sink.expectedSeq[producer] - 1}`;
+    return undefined;
   }
 
   /** The checksum the reference computes for the events this check expects to have seen. */
