@@ -26,6 +26,12 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  return info[i].As<Napi::String>();
+}
+
 // The numbers C (bpf/ringbuf_bench.h, linux/bpf.h) and TypeScript must agree
 // on. TypeScript compares them with its own constants when it loads the addon
 // (src/lib/addon.ts for the ring layout, src/shared/contract.ts for the event

@@ -30,5 +30,6 @@ void InitSignals(Napi::Env env, Napi::Object exports);
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace rbb

@@ -22,8 +22,7 @@ namespace {
 // or a link too: the caller checks the fd's kind (src/lib/bpf-map.ts).
 Napi::Value MapOpenPinned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "path must be a string");
-  std::string path = info[0].As<Napi::String>();
+  std::string path = StringArg(info, 0, "path");
   int fd = bpf_obj_get(path.c_str());
   if (fd < 0) throw ErrnoError(env, "bpf_obj_get(" + path + ")", errno);
   return Napi::Number::New(env, fd);
@@ -69,8 +68,7 @@ Napi::Value MapInfo(const Napi::CallbackInfo& info) {
 Napi::Value ObjectPin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = static_cast<int>(IntArg(info, 0, "fd"));
-  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, "path must be a string");
-  std::string path = info[1].As<Napi::String>();
+  std::string path = StringArg(info, 1, "path");
   if (bpf_obj_pin(fd, path.c_str())) throw ErrnoError(env, "bpf_obj_pin(" + path + ")", errno);
   return env.Undefined();
 }

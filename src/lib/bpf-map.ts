@@ -191,7 +191,8 @@ function statOrUndefined(p: string): fs.Stats | undefined {
   }
 }
 
-function onBpffs(p: string): boolean {
+/** Whether a path is on a BPF filesystem (bpffs), where BPF objects can be pinned. */
+export function onBpffs(p: string): boolean {
   try {
     return fs.statfsSync(p).type === BPF_FS_MAGIC;
   } catch {

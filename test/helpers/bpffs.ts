@@ -12,21 +12,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onBpffs } from '../../src/lib/bpf-map.js';
 
-const BPF_FS_MAGIC = 0xcafe4a11;
 const SYSTEM_BPFFS = '/sys/fs/bpf';
 const PREFIX = 'rbb-bpffs-';
 
 let dir: string | undefined;
 let failure: string | undefined;
-
-function isBpffs(p: string): boolean {
-  try {
-    return fs.statfsSync(p).type === BPF_FS_MAGIC;
-  } catch {
-    return false;
-  }
-}
 
 /** Unmounts private bpffs instances whose process (the pid in the name) is gone. */
 function removeOrphanMounts(): void {
@@ -43,11 +35,11 @@ function removeOrphanMounts(): void {
 /** The directory to pin under, or undefined (see bpffsSkip) when no bpffs can be had. */
 export function bpffsDir(): string | undefined {
   if (dir || failure) return dir;
-  if (isBpffs(SYSTEM_BPFFS)) return (dir = SYSTEM_BPFFS);
+  if (onBpffs(SYSTEM_BPFFS)) return (dir = SYSTEM_BPFFS);
   removeOrphanMounts();
   const mine = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   const r = spawnSync('mount', ['-t', 'bpf', 'bpf', mine], { encoding: 'utf8' });
-  if (r.status !== 0 || !isBpffs(mine)) {
+  if (r.status !== 0 || !onBpffs(mine)) {
     fs.rmdirSync(mine);
     failure = `${SYSTEM_BPFFS} is not a BPF filesystem and mounting one failed: ${(r.stderr || r.error?.message || '').trim()}`;
     return undefined;
