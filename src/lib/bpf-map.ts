@@ -7,10 +7,11 @@
  *
  * Privileges, checked on 6.18 (test/ring-open.test.ts): opening a pin needs
  * only read-write permission on the pin file (BPF_OBJ_GET opens it O_RDWR, and
- * the ring's consumer page is mapped writable), not a capability; kernels
- * before 6.5 with kernel.unprivileged_bpf_disabled set refuse every bpf() call
- * without CAP_BPF (EPERM). Opening by id needs CAP_SYS_ADMIN on every kernel
- * (kernel/bpf/syscall.c bpf_map_get_fd_by_id).
+ * the ring's consumer page is mapped writable), not a capability; before
+ * Linux 6.5 moved the unprivileged_bpf_disabled check into map creation and
+ * program load, a kernel with kernel.unprivileged_bpf_disabled set refused
+ * every bpf() call without CAP_BPF (EPERM). Opening by id needs CAP_SYS_ADMIN
+ * on every kernel (kernel/bpf/syscall.c bpf_map_get_fd_by_id).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
