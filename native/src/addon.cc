@@ -1,5 +1,6 @@
 #include "addon.h"
 
+#include <dlfcn.h>
 #include <linux/bpf.h>
 
 #include <string>
@@ -25,6 +26,12 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().Int64Value();
 }
 
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+  return info[i].As<Napi::String>();
+}
+
 // The numbers C (bpf/ringbuf_bench.h, linux/bpf.h) and TypeScript must agree
 // on. TypeScript compares them with its own constants when it loads the addon
 // (src/lib/addon.ts for the ring layout, src/shared/contract.ts for the event
@@ -42,11 +49,26 @@ Napi::Object Contract(Napi::Env env) {
   return c;
 }
 
+// Keeps this library loaded until the process ends. Node dlclose()s an addon
+// when the last environment that loaded it (say, the only worker that used it)
+// goes away, but code in here can still be called after that: the ring
+// mappings' SharedArrayBuffer deleter (ring_mapping.cc) when the isolate tears
+// its buffers down, and the uv_close callback of a watcher (fd_watcher.cc).
+// Calling into an unmapped library is a SIGSEGV at worker exit.
+void StayLoaded() {
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&StayLoaded), &self) && self.dli_fname)
+    dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 }  // namespace rbb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  rbb::StayLoaded();
   rbb::InitBpfObject(env, exports);
+  rbb::InitBpfMap(env, exports);
   rbb::InitRingMapping(env, exports);
+  rbb::InitFdWatcher(env, exports);
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);
   rbb::InitSignals(env, exports);

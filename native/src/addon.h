@@ -1,6 +1,8 @@
 // Shared declarations of the addon's parts. Each .cc file owns one concern:
 //   bpf_object.cc   load / close the BPF object, read its counters
-//   ring_mapping.cc mmap the ring and hand it to JavaScript as SharedArrayBuffers
+//   bpf_map.cc      open a map by pin or id, read its info, pin it
+//   ring_mapping.cc mmap the ring, hand it to JavaScript as SharedArrayBuffers, release it
+//   fd_watcher.cc   an fd's readiness on the thread's libuv loop (uv_poll)
 //   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
 //   signals.cc      SIGINT/SIGTERM as a flag synchronous loops can read, a grace deadline, a second signal exits
 #pragma once
@@ -18,7 +20,9 @@ namespace rbb {
 Napi::Error ErrnoError(Napi::Env env, const std::string& op, int err);
 
 void InitBpfObject(Napi::Env env, Napi::Object exports);
+void InitBpfMap(Napi::Env env, Napi::Object exports);
 void InitRingMapping(Napi::Env env, Napi::Object exports);
+void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitNativeConsumer(Napi::Env env, Napi::Object exports);
 void InitSignals(Napi::Env env, Napi::Object exports);
@@ -26,5 +30,6 @@ void InitSignals(Napi::Env env, Napi::Object exports);
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace rbb

@@ -27,12 +27,51 @@ export interface BpfObject {
   close(): void;
 }
 
+/** One ring's two mappings (native/src/ring_mapping.cc). */
 export interface RingMapping {
   /** One page, read-write: the consumer position (u64 at offset 0). */
-  consumer: SharedArrayBuffer;
+  readonly consumer: SharedArrayBuffer;
   /** Read-only: the producer position page, then the data area mapped twice. */
-  producer: SharedArrayBuffer;
-  pageSize: number;
+  readonly producer: SharedArrayBuffer;
+  readonly pageSize: number;
+  /**
+   * Unmaps the ring now instead of when the buffers are collected: both ranges
+   * become anonymous memory at the same addresses, so the BPF map is no longer
+   * referenced, while views still held read a frozen, empty ring (positions
+   * equal to the last consumer position, data all zeros) instead of crashing.
+   * Idempotent.
+   */
+  release(): void;
+  /** True once release() ran (or both buffers were collected). */
+  readonly released: boolean;
+}
+
+/** The kernel's description of a map (bpf_obj_get_info_by_fd, struct bpf_map_info). */
+export interface NativeMapInfo {
+  /** enum bpf_map_type, e.g. 27 = BPF_MAP_TYPE_RINGBUF. */
+  type: number;
+  /** libbpf's name for the type ("ringbuf", "array", ...), or the number for types libbpf does not know. */
+  typeName: string;
+  id: number;
+  name: string;
+  maxEntries: number;
+  keySize: number;
+  valueSize: number;
+  mapFlags: number;
+}
+
+/** Readiness of an fd on this thread's libuv loop (native/src/fd_watcher.cc); level-triggered. */
+export interface FdWatcher {
+  /** Calls the callback on every loop turn while the fd is readable. Idempotent. */
+  start(): void;
+  /** Idempotent. A stopped watcher never keeps the process alive. */
+  stop(): void;
+  /** Stops and frees the libuv handle; the fd stays open. Idempotent; later start/stop throw. */
+  close(): void;
+  /** Whether a started watcher keeps the process alive (the default) or not. */
+  ref(): void;
+  unref(): void;
+  readonly active: boolean;
 }
 
 export interface ProducerState {
@@ -71,7 +110,18 @@ export interface Addon {
   maxProducers: number;
   /** Constants compiled in from the C headers (native/src/addon.cc Contract), checked against TypeScript's at load. */
   contract: Record<string, number>;
-  mapRing(ringFd: number, ringSize: number, populate: boolean): RingMapping;
+  /** mmap()s a ring map; populate pre-faults every page (MAP_POPULATE). */
+  RingMapping: new (ringFd: number, ringSize: number, populate: boolean) => RingMapping;
+  /** BPF_OBJ_GET: an fd (close-on-exec) for the object pinned at a bpffs path; any kind of object. */
+  mapOpenPinned(path: string): number;
+  /** BPF_MAP_GET_FD_BY_ID: an fd (close-on-exec) for a map id; the kernel requires CAP_SYS_ADMIN. */
+  mapOpenById(mapId: number): number;
+  /** bpf_obj_get_info_by_fd; the fd must be a map's. */
+  mapInfo(fd: number): NativeMapInfo;
+  /** BPF_OBJ_PIN: pins the object behind fd at a bpffs path. */
+  objectPin(fd: number, path: string): void;
+  /** callback(error, events) runs on this thread's event loop; error set when libuv reports POLLERR (the watcher is then stopped). */
+  FdWatcher: new (fd: number, callback: (error: Error | null, events: number) => void) => FdWatcher;
   testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
   epollOpen(ringFd: number): number;
   epollWait(epfd: number, timeoutMs: number): number;

@@ -39,7 +39,7 @@ export function recordsThatFit(size: number, sampleLength: number): number {
   return Math.floor((size - 1) / recordSize(sampleLength));
 }
 
-/** The two mappings of one ring, as the addon's mapRing() returns them. */
+/** The two mappings of one ring, as the addon's RingMapping holds them. */
 export interface RingMemory {
   consumer: SharedArrayBuffer;
   producer: SharedArrayBuffer;

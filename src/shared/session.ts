@@ -22,8 +22,8 @@ export class Session {
     this.object = new native.BpfObject(bpfObjectPath, options);
     try {
       // MAP_POPULATE pre-faults both mappings, so no measured pass pays for page faults.
-      const mapping = native.mapRing(this.object.ringFd, options.ringSize, true);
-      this.ring = { ...mapping, size: options.ringSize };
+      const mapping = new native.RingMapping(this.object.ringFd, options.ringSize, true);
+      this.ring = { consumer: mapping.consumer, producer: mapping.producer, pageSize: mapping.pageSize, size: options.ringSize };
     } catch (err) {
       this.object.close();
       throw err;
