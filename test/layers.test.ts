@@ -43,11 +43,18 @@ function sources(dir: string): string[] {
   return out;
 }
 
+/** Every module a source file imports or re-exports (statements at the start of a line, not examples in comments). */
+function importSpecifiers(file: string): string[] {
+  const text = fs.readFileSync(path.join(repoRoot, file), 'utf8');
+  const statements = /^import\s+'([^']+)'|^(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|\b(?:import|require)\(\s*'([^']+)'\s*\)/gm;
+  return [...text.matchAll(statements)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
 /** Relative imports of a source file, resolved to repository paths (without extension). */
 function relativeImports(file: string): string[] {
-  const text = fs.readFileSync(path.join(repoRoot, file), 'utf8');
-  const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)].map((m) => m[1]);
-  return specs.map((s) => path.join(path.dirname(file), s).replace(/\.js$/, ''));
+  return importSpecifiers(file)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => path.join(path.dirname(file), s).replace(/\.js$/, ''));
 }
 
 test('each layer of src/ imports only from the layers below it (or its own)', () => {
@@ -64,10 +71,9 @@ test('each layer of src/ imports only from the layers below it (or its own)', ()
 test('the library (src/lib) imports nothing outside itself but Node built-ins', () => {
   const outside: string[] = [];
   for (const file of sources('src/lib')) {
-    const text = fs.readFileSync(path.join(repoRoot, file), 'utf8');
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g))
-      if (m[1].startsWith('node:')) continue;
-      else if (!m[1].startsWith('.') || !path.join(path.dirname(file), m[1]).startsWith('src/lib/')) outside.push(`${file} imports ${m[1]}`);
+    for (const spec of importSpecifiers(file))
+      if (spec.startsWith('node:')) continue;
+      else if (!spec.startsWith('.') || !path.join(path.dirname(file), spec).startsWith('src/lib/')) outside.push(`${file} imports ${spec}`);
   }
   assert.deepEqual(outside, []);
 });
