@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <v8.h>
 
+#include <memory>
+
 #include "addon.h"
 
 namespace rbb {
@@ -26,9 +28,12 @@ void Unmap(void* /*data*/, size_t /*length*/, void* deleter_data) {
   delete m;
 }
 
+}  // namespace
+
 // node-addon-api has no external SharedArrayBuffer, so build it with V8 and
 // convert the handle: napi_value is a v8::Local<v8::Value> in Node's N-API.
-Napi::Value ExternalSharedArrayBuffer(Napi::Env env, void* addr, size_t len) {
+// The perf buffer's per-CPU rings (perf_buffer.cc) are handed over the same way.
+Napi::Value MappedSharedArrayBuffer(Napi::Env env, void* addr, size_t len) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::unique_ptr<v8::BackingStore> store =
       v8::SharedArrayBuffer::NewBackingStore(addr, len, Unmap, new Mapping{addr, len});
@@ -39,6 +44,8 @@ Napi::Value ExternalSharedArrayBuffer(Napi::Env env, void* addr, size_t len) {
   memcpy(static_cast<void*>(&raw), static_cast<void*>(&value), sizeof(raw));
   return Napi::Value(env, raw);
 }
+
+namespace {
 
 // mapRing(ringFd, ringSize, populate) -> { consumer: SAB, producer: SAB, pageSize }
 // populate = true pre-faults every page (MAP_POPULATE) so the first pass over a
@@ -63,8 +70,8 @@ Napi::Value MapRing(const Napi::CallbackInfo& info) {
     throw ErrnoError(env, "mmap(ring producer page + data)", err);
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("consumer", ExternalSharedArrayBuffer(env, consumer, page));
-  out.Set("producer", ExternalSharedArrayBuffer(env, producer, producer_len));
+  out.Set("consumer", MappedSharedArrayBuffer(env, consumer, page));
+  out.Set("producer", MappedSharedArrayBuffer(env, producer, producer_len));
   out.Set("pageSize", Napi::Number::New(env, static_cast<double>(page)));
   return out;
 }
