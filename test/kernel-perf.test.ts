@@ -7,6 +7,8 @@
  * independently (helpers/reference.ts); drops against PERF_RECORD_LOST.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { drainNative, nativePerfConsumerFor, releaseNativeConsumers } from '../src/consumer/native-consumer.js';
 import { EMPTY, PerfBufferReader } from '../src/lib/perf-reader.js';
@@ -238,4 +240,39 @@ test('perfbuf: close() clears the perf map; the JS mappings stay readable until 
   session.close();
   const out = drainPerf(new PerfBufferReader(rings, { sampleLength: eventSize }), 'view', eventSize, zeros());
   assert.equal(out.events, 10);
+});
+
+/** The child: opens, uses and closes perfbuf sessions; prints how many perf ring mappings survive a settled gc. */
+const RESOURCES_CHILD = `
+const fs = require('fs');
+const { Session } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'shared', 'session.js'))});
+const { PerfBufferReader } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'lib', 'perf-reader.js'))});
+const { buildPacket } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'shared', 'event.js'))});
+const keep = process.argv[1] === 'keep';
+const kept = [];
+const perfMappings = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('[perf_event]')).length;
+(async () => {
+  for (let i = 0; i < 20; i++) {
+    const s = new Session({ eventSize: 128, ringSize: 1 << 20, buffer: 'perfbuf' });
+    s.produce(buildPacket(0, 128), 1000);
+    const r = new PerfBufferReader(s.perfRings, { sampleLength: 128 });
+    while (r.peek() > 0) r.consume();
+    s.close();
+    if (keep) kept.push(s.perfRings);
+  }
+  let n = perfMappings();
+  for (let t = 0; n > 0 && t < 20; t++) { gc(); await new Promise((res) => setTimeout(res, 100)); n = perfMappings(); }
+  console.log(JSON.stringify({ mappings: n, rings: kept.length ? kept[0].length : 0 }));
+})();
+`;
+
+test('perfbuf sessions in one process: a closed session\'s ring mappings go with their SharedArrayBuffers (control: kept ones stay)', { skip }, () => {
+  const run = (mode: string) => {
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', RESOURCES_CHILD, mode], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { mappings: number; rings: number };
+  };
+  assert.equal(run('release').mappings, 0, 'no perf ring mapping outlives its session');
+  const kept = run('keep');
+  assert.equal(kept.mappings, 20 * kept.rings, 'the count sees mappings that are still referenced');
 });

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Piscina } from 'piscina';
 import { CONSUMER_MODES } from '../src/consumer/modes.js';
 import { drainNative, nativePerfConsumerFor, releaseNativeConsumers } from '../src/consumer/native-consumer.js';
 import { addon, bpfObjectPath, repoRoot, SYSCALL_HOOKS, type BufferKind, type HookFailure } from '../src/lib/addon.js';
@@ -18,6 +19,8 @@ import { PerfBufferReader } from '../src/lib/perf-reader.js';
 import { RingReader } from '../src/lib/ring-reader.js';
 import { buildPacket } from '../src/shared/event.js';
 import { Session } from '../src/shared/session.js';
+import { ControlBlock } from '../src/shared/control.js';
+import type { ProducerReport, ProducerTask } from '../src/producer/producer-task.js';
 import type { DrainOutcome } from '../src/shared/types.js';
 import { kernelSkipFor } from './helpers/kernel.js';
 import { drainPerf } from './helpers/perf-drain.js';
@@ -203,4 +206,44 @@ test('syscall trigger in a new pid namespace: tids are matched in the caller\'s 
   const out = JSON.parse(r.stdout) as { pid: number; events: number };
   assert.equal(out.pid, 1, 'the child ran as pid 1 of a new namespace');
   assert.equal(out.events, 500);
+});
+
+test('syscall trigger through the pipeline\'s producer workers (piscina, ProducerTask with the trigger fds)', { skip }, async () => {
+  const eventSize = 128;
+  const session = new Session({ eventSize, ringSize: 16 << 20, buffer: 'perfbuf', trigger: 'syscall' });
+  const pool = new Piscina<ProducerTask, ProducerReport>({
+    filename: path.resolve(__dirname, '..', 'src', 'producer', 'producer-worker.js'),
+    minThreads: 2,
+    maxThreads: 2,
+    concurrentTasksPerWorker: 1,
+  });
+  try {
+    const control = ControlBlock.create();
+    const { progFd, stateFd, trigger, producerThreadsFd, producerEventsFd } = session.triggerFds;
+    const cpus = session.perfRings.map((r) => r.cpu);
+    const tasks = [0, 1].map((id) =>
+      pool.run({
+        id, producers: 2, progFd, stateFd, trigger, producerThreadsFd, producerEventsFd, eventSize,
+        chunk: 700, events: EVENTS, durationMs: undefined, rate: undefined, cpu: cpus[id % cpus.length],
+        control: control.buffer, startTimeoutMs: 15_000,
+      }),
+    );
+    assert.ok(await control.waitAllReady(2, 15_000));
+    control.release(process.hrtime.bigint());
+    const reports = await Promise.all(tasks);
+    assert.deepEqual(reports.map((r) => r.events), [EVENTS, EVENTS]);
+    const state = session.readState();
+    assert.deepEqual([state.nextSeq[0], state.nextSeq[1]], [EVENTS, EVENTS]);
+    assert.deepEqual([state.drops[0], state.drops[1]], [0, 0]);
+    const out = drainAll(session, eventSize, 'copy');
+    assert.equal(out.events, 2 * EVENTS);
+    assert.equal(out.anomalies, 0, out.firstAnomaly);
+    assert.equal(
+      out.checksum,
+      referenceChecksum([0, 1].flatMap((p) => [...expectedSamples(buildPacket(p, eventSize), eventSize, p, range(0, EVENTS))])),
+    );
+  } finally {
+    await pool.destroy();
+    session.close();
+  }
 });

@@ -15,7 +15,7 @@ import {
   simulatedPerfRing,
   type PerfRingMemory,
 } from '../src/lib/perf-layout.js';
-import { EMPTY, PerfBufferReader, PerfReader } from '../src/lib/perf-reader.js';
+import { EMPTY, PerfBufferReader, PerfReader, perfCopyBuffer, SAMPLE_ALIGNMENT } from '../src/lib/perf-reader.js';
 import { COPY_BY_WORDS_MAX } from '../src/lib/ring-reader.js';
 import { SimPerfProducer } from './helpers/sim-perf-producer.js';
 
@@ -284,4 +284,20 @@ test('PerfBufferReader view: words/bytes follow the ring (and the scratch buffer
   reader.consume();
   assert.equal(reader.peek(), EMPTY);
   assert.equal(reader.lost, 0);
+});
+
+test('perfCopyBuffer() starts where every sample in the mapping starts, modulo 8, and readInto() fills it', () => {
+  const ring = simulatedPerfRing(SIZE);
+  const producer = new SimPerfProducer(ring);
+  const reader = new PerfReader(ring, { sampleLength: 1000 });
+  const copy = perfCopyBuffer(1000);
+  assert.equal(copy.byteOffset % 8, SAMPLE_ALIGNMENT);
+  assert.equal(SAMPLE_ALIGNMENT, 4);
+  for (const length of [100, 1000]) {
+    producer.output(sample(length, 9));
+    assert.equal(reader.peek(), Math.min(1000, perfRawSize(length)));
+    assert.equal(reader.sampleOffset % 8, SAMPLE_ALIGNMENT, 'the sample in the mapping');
+    assert.equal(reader.readInto(copy), Math.min(1000, perfRawSize(length)));
+    assert.deepEqual(copy.subarray(0, length), sample(length, 9));
+  }
 });

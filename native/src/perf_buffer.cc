@@ -155,9 +155,9 @@ int PerfBuffer::Consume(PerfConsumerState* state) {
 }
 
 // [{ cpu, fd, buffer }]: each ring as an external SharedArrayBuffer
-// (metadata page + data pages). The fds are closed by close().
+// (metadata page + data pages). The fds are closed by close(); after it, [].
 Napi::Value PerfBuffer::Rings(const Napi::CallbackInfo& info) {
-  return rings_.IsEmpty() ? info.Env().Undefined() : rings_.Value();
+  return rings_.IsEmpty() ? Napi::Array::New(info.Env()) : rings_.Value();
 }
 
 // libbpf's epoll fd over every ring's fd (EPOLLIN): readable when a ring
@@ -168,9 +168,11 @@ Napi::Value PerfBuffer::EpollFd(const Napi::CallbackInfo& info) {
 
 // perf_buffer__free(): clears the map's entries, disables and closes the
 // events, unmaps libbpf's mappings. JavaScript's mappings stay valid (they
-// hold the rings) until their SharedArrayBuffers are collected.
+// hold the rings) until their SharedArrayBuffers are collected; this object
+// stops holding them, so they go as soon as nobody else does.
 Napi::Value PerfBuffer::Close(const Napi::CallbackInfo& info) {
   Free();
+  rings_.Reset();
   return info.Env().Undefined();
 }
 

@@ -158,7 +158,7 @@ export interface PerfBuffer {
   readonly rings: PerfRingMapping[];
   /** An epoll fd over every ring's fd (EPOLLIN on a wake-up), owned by this object: do not close it. */
   readonly epollFd: number;
-  /** Clears the perf map, closes the events and libbpf's mappings; JavaScript's mappings stay valid until collected. */
+  /** Clears the perf map, closes the events and libbpf's mappings, and lets go of `rings` (then []); JavaScript's mappings stay valid until collected. */
   close(): void;
 }
 

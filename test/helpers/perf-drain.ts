@@ -4,9 +4,8 @@
  * but not across rings (src/lib/perf-reader.ts), so the sequence check runs
  * per ring and the results are merged, as the native perf consumer does.
  */
-import { CopyBuffer } from '../../src/consumer/drain.js';
 import { EventSink } from '../../src/consumer/event-sink.js';
-import { EMPTY, type PerfBufferReader } from '../../src/lib/perf-reader.js';
+import { EMPTY, perfCopyBuffer, type PerfBufferReader } from '../../src/lib/perf-reader.js';
 import { checksumHex, MAX_PRODUCERS } from '../../src/shared/event.js';
 import type { DrainOutcome } from '../../src/shared/types.js';
 
@@ -24,9 +23,10 @@ export function drainPerf(reader: PerfBufferReader, mode: 'copy' | 'view', event
     return sink;
   };
   if (mode === 'copy') {
-    const copy = new CopyBuffer(eventSize);
-    for (let length = reader.readInto(copy.bytes); length !== EMPTY; length = reader.readInto(copy.bytes))
-      sinkFor(reader.cpu).accept(copy.words, copy.bytes, 0, length);
+    const bytes = perfCopyBuffer(eventSize);
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    for (let length = reader.readInto(bytes); length !== EMPTY; length = reader.readInto(bytes))
+      sinkFor(reader.cpu).accept(words, bytes, 0, length);
   } else {
     // words/bytes change with the ring (and for a wrapped sample): read them per sample.
     for (let length = reader.peek(); length !== EMPTY; length = reader.peek()) {
