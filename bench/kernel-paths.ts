@@ -12,6 +12,8 @@
  * compare only ratios within one run.
  * Run as root after npm test (which compiles it):
  *   node build/bench/kernel-paths.js [events] [rounds] [produce|drain|both]
+ *   node build/bench/kernel-paths.js once ringbuf|perfbuf js-copy|js-view|native SIZE EVENTS
+ * The second form fills and drains once, for callgrind (bench/perf-instructions.sh).
  */
 import { CopyBuffer } from '../src/consumer/drain.js';
 import { EventSink } from '../src/consumer/event-sink.js';
@@ -176,6 +178,28 @@ function part2(): void {
   }
 }
 
-const which = process.argv[4] ?? 'both';
-if (which !== 'drain') part1();
-if (which !== 'produce') part2();
+/**
+ * One fill and one drain of `n` events, for instruction counts under callgrind
+ * (bench/instructions-per-event.sh's method: the difference between two n).
+ */
+function once(buffer: BufferKind, mode: Drain, eventSize: number, n: number): void {
+  native.setAffinity(0);
+  const ringSize = 2 ** Math.ceil(Math.log2(n * (eventSize + 16) * 1.1 + 8192));
+  const session = new Session({ eventSize, ringSize, buffer, perfWakeup: buffer === 'perfbuf' ? { bytes: ringSize } : undefined });
+  try {
+    session.produce(buildPacket(0, eventSize), n);
+    const drained = buffer === 'ringbuf' ? drainRing(session, mode, eventSize) : drainPerfBuffer(session, mode, eventSize);
+    if (drained !== n) throw new Error(`drained ${drained} of ${n}`);
+  } finally {
+    releaseNativeConsumers();
+    session.close();
+  }
+}
+
+if (process.argv[2] === 'once') {
+  once(process.argv[3] as BufferKind, process.argv[4] as Drain, Number(process.argv[5]), Number(process.argv[6]));
+} else {
+  const which = process.argv[4] ?? 'both';
+  if (which !== 'drain') part1();
+  if (which !== 'produce') part2();
+}

@@ -16,9 +16,10 @@
 // fixed at construction. A new work level is a new policy struct and case.
 //
 // A sample's raw size is padded to keep records 8-byte aligned
-// (kernel/events/core.c, perf_prepare_sample(): raw->size =
-// round_up(size + 4, 8) - 4) and the pad bytes are not written, so the work
-// covers the event's own length (sampleLength), never more than the raw size.
+// (perf_sample_save_raw_data(), perf_prepare_sample() before Linux 6.2:
+// raw->size = round_up(size + 4, 8) - 4) and the pad bytes are not written
+// (the output skips them), so the work covers the event's own length
+// (sampleLength), never more than the raw size.
 //
 // Records of one CPU are in order, but a producer that migrates between CPUs
 // leaves its events in several rings, and one ring is drained before the

@@ -24,7 +24,8 @@
  * PERF_COUNT_SW_BPF_OUTPUT event with sample_type PERF_SAMPLE_RAW:
  *   PERF_RECORD_SAMPLE  header, u32 raw size, raw bytes. The raw size is the
  *                       sample's length padded so the record stays 8-byte
- *                       aligned (kernel/events/core.c, perf_prepare_sample():
+ *                       aligned (perf_sample_save_raw_data(); in
+ *                       perf_prepare_sample() before Linux 6.2:
  *                       round_up(length + 4, 8) - 4), and the pad bytes are
  *                       not written: a consumer must know the sample's own
  *                       length to checksum it.
