@@ -1,13 +1,15 @@
 /**
  * The constants C and TypeScript share (event header, sequence bits, producer
- * cap, the ring's header bits) agree in this build, and a mismatch is caught.
+ * cap, event size limits, the ring's header bits, the perf ring's layout) agree
+ * in this build, and a mismatch is caught.
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { addon, checkContract } from '../src/lib/addon.js';
 import { BUSY_BIT, DISCARD_BIT, RECORD_HEADER_SIZE } from '../src/lib/ring-layout.js';
 import { checkEventContract } from '../src/shared/contract.js';
-import { EVENT_HEADER_SIZE, MAX_PRODUCERS, SEQ_BITS } from '../src/shared/event.js';
+import { EVENT_HEADER_SIZE, MAX_EVENT_SIZE, MAX_PRODUCERS, OUTPUT_MAX_EVENT_SIZE, SEQ_BITS } from '../src/shared/event.js';
+import { PERF_LAYOUT_CONTRACT } from '../src/lib/perf-layout.js';
 
 test('the addon was built from headers that agree with the TypeScript constants', () => {
   const c = addon().contract;
@@ -17,6 +19,10 @@ test('the addon was built from headers that agree with the TypeScript constants'
   assert.equal(c.eventHeaderSize, EVENT_HEADER_SIZE);
   assert.equal(c.seqBits, SEQ_BITS);
   assert.equal(c.maxProducers, MAX_PRODUCERS);
+  assert.equal(c.maxEventSize, MAX_EVENT_SIZE);
+  assert.equal(c.outputMaxEventSize, OUTPUT_MAX_EVENT_SIZE);
+  for (const [name, value] of Object.entries(PERF_LAYOUT_CONTRACT)) assert.equal(c[name], value, name);
+  assert.equal(c.perfDataHeadOffset, 1024, 'struct perf_event_mmap_page: data_head after the 1 KiB of fields and reserved words');
   assert.doesNotThrow(() => checkEventContract());
 });
 

@@ -2,6 +2,9 @@
 
 #include <dlfcn.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
+
+#include <cstddef>
 
 #include <string>
 
@@ -46,6 +49,16 @@ Napi::Object Contract(Napi::Env env) {
   set("seqBits", BENCH_SEQ_BITS);
   set("maxProducers", BENCH_MAX_PRODUCERS);
   set("packetProducerOffset", BENCH_PKT_PRODUCER_OFF);
+  set("maxEventSize", BENCH_MAX_EVENT_SIZE);
+  set("outputMaxEventSize", BENCH_OUTPUT_MAX_EVENT_SIZE);
+  // The perf ring's layout (src/lib/perf-layout.ts).
+  set("perfEventHeaderSize", sizeof(perf_event_header));
+  set("perfRecordSample", PERF_RECORD_SAMPLE);
+  set("perfRecordLost", PERF_RECORD_LOST);
+  set("perfDataHeadOffset", offsetof(perf_event_mmap_page, data_head));
+  set("perfDataTailOffset", offsetof(perf_event_mmap_page, data_tail));
+  set("perfDataOffsetOffset", offsetof(perf_event_mmap_page, data_offset));
+  set("perfDataSizeOffset", offsetof(perf_event_mmap_page, data_size));
   return c;
 }
 
@@ -72,6 +85,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitSyscalls(env, exports);
   rbb::InitNativeConsumer(env, exports);
   rbb::InitSignals(env, exports);
+  rbb::InitSyscallTrigger(env, exports);
+  rbb::InitPerfBuffer(env, exports);
+  rbb::InitNativePerfConsumer(env, exports);
   exports.Set("contract", rbb::Contract(env));
   return exports;
 }

@@ -4,10 +4,15 @@
 //   ring_mapping.cc mmap the ring, hand it to JavaScript as SharedArrayBuffers, release it
 //   fd_watcher.cc   an fd's readiness on the thread's libuv loop (uv_poll)
 //   syscalls.cc     BPF_PROG_TEST_RUN, epoll, CPU affinity: plain fd calls usable from any thread
+//   syscall_trigger.cc  register a producer thread, make the trigger syscall in a loop
+//   perf_buffer.cc  the perf buffer's per-CPU rings (libbpf perf_buffer), mapped for JavaScript too
+//   native_perf_consumer.cc  the native reference consumer of the perf buffer
+//   sink_result.cc  SinkState (event_sink.h) to and from JavaScript: begin(startSeq), result()
 //   signals.cc      SIGINT/SIGTERM as a flag synchronous loops can read, a grace deadline, a second signal exits
 #pragma once
 
 #include <napi.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstring>
@@ -26,6 +31,18 @@ void InitFdWatcher(Napi::Env env, Napi::Object exports);
 void InitSyscalls(Napi::Env env, Napi::Object exports);
 void InitNativeConsumer(Napi::Env env, Napi::Object exports);
 void InitSignals(Napi::Env env, Napi::Object exports);
+void InitSyscallTrigger(Napi::Env env, Napi::Object exports);
+void InitPerfBuffer(Napi::Env env, Napi::Object exports);
+void InitNativePerfConsumer(Napi::Env env, Napi::Object exports);
+
+// The syscall whose entry the syscall trigger's programs fire on (config.syscall_nr).
+// getpgid is what the kernel's own benchmarks trigger (selftests/bpf/benchs):
+// cheap, no side effects, never blocks.
+constexpr long kTriggerSyscall = SYS_getpgid;
+
+// An external SharedArrayBuffer over [addr, addr + len), a mapping that the
+// buffer's deleter munmap()s when the last reference in any isolate is gone.
+Napi::Value MappedSharedArrayBuffer(Napi::Env env, void* addr, size_t len);
 
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.

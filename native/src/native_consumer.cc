@@ -33,6 +33,7 @@
 
 #include "addon.h"
 #include "event_sink.h"
+#include "sink_result.h"
 #include "ringbuf_bench.h"
 
 namespace rbb {
@@ -102,20 +103,8 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
 
  private:
   Napi::Value Begin(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject())
-      throw Napi::TypeError::New(env, "begin: startSeq must be an array of numbers");
-    Napi::Object start = info[0].As<Napi::Object>();
-    SinkState* s = state_.get();
-    s->a = s->b = 0;
-    s->events = s->anomalies = 0;
-    s->first_anomaly.clear();
-    for (uint32_t p = 0; p < kMaxProducers; p++) {
-      Napi::Value v = start.Get(p);
-      s->expected_seq[p] = v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
-      s->per_producer[p] = 0;
-    }
-    return env.Undefined();
+    BeginSink(info.Env(), state_.get(), info[0]);
+    return info.Env().Undefined();
   }
 
   Napi::Value Consume(const Napi::CallbackInfo& info) {
@@ -127,26 +116,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     return Napi::Number::New(env, consumer == producer ? kEmpty : kBusy);
   }
 
-  Napi::Value Result(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const SinkState* s = state_.get();
-    Napi::Float64Array per_producer = Napi::Float64Array::New(env, kMaxProducers);
-    Napi::Float64Array expected_seq = Napi::Float64Array::New(env, kMaxProducers);
-    for (uint32_t p = 0; p < kMaxProducers; p++) {
-      per_producer[p] = static_cast<double>(s->per_producer[p]);
-      expected_seq[p] = static_cast<double>(s->expected_seq[p]);
-    }
-    char hex[17];
-    snprintf(hex, sizeof(hex), "%08x%08x", s->b, s->a);  // Checksum.hex(): b then a
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("events", Napi::Number::New(env, static_cast<double>(s->events)));
-    out.Set("checksum", Napi::String::New(env, hex));
-    out.Set("perProducer", per_producer);
-    out.Set("expectedSeq", expected_seq);
-    out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s->anomalies)));
-    if (!s->first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s->first_anomaly));
-    return out;
-  }
+  Napi::Value Result(const Napi::CallbackInfo& info) { return SinkResult(info.Env(), *state_); }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Free();

@@ -69,6 +69,16 @@ Napi::Value ExternalSharedArrayBuffer(Napi::Env env, const std::shared_ptr<Regio
   return Napi::Value(env, raw);
 }
 
+}  // namespace
+
+// The perf buffer's per-CPU rings (perf_buffer.cc) are handed over the same
+// way, unmapped by the deleter only (they have no release()).
+Napi::Value MappedSharedArrayBuffer(Napi::Env env, void* addr, size_t len) {
+  return ExternalSharedArrayBuffer(env, std::make_shared<Region>(addr, len, PROT_READ | PROT_WRITE));
+}
+
+namespace {
+
 // Replaces the region's pages with zero-filled anonymous memory at the same
 // addresses, with `position` as the u64 at offset 0. MAP_FIXED unmaps the
 // old mapping in the same call; there is no moment at which the range is

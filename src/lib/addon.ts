@@ -1,30 +1,81 @@
 /**
  * Typed face of the native addon (native/src). The addon is thin: it loads the
  * BPF object, runs it, maps the ring and waits on it. Everything that knows the
- * record format lives in TypeScript (ring-layout.ts) or, for the native
- * reference consumer, in native/src/native_consumer.cc.
+ * record format lives in TypeScript (ring-layout.ts, perf-layout.ts) or, for
+ * the native reference consumers, in native/src (native_consumer.cc,
+ * native_perf_consumer.cc).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUSY_BIT, DISCARD_BIT, RECORD_HEADER_SIZE } from './ring-layout.js';
+import { PERF_LAYOUT_CONTRACT } from './perf-layout.js';
+
+/** Which BPF buffer the program writes to. */
+export type BufferKind = 'ringbuf' | 'perfbuf';
+/** How an event enters the ring buffer: reserve + submit in place, or bpf_ringbuf_output() from the BPF stack. */
+export type SubmitMode = 'reserve' | 'output';
+/** What runs the program: BPF_PROG_TEST_RUN of the tc program, or a hook at the entry of the trigger syscall (getpgid). */
+export type Trigger = 'test-run' | 'syscall';
+/** The syscall trigger's hooks, in the order the addon tries them by default. */
+export const SYSCALL_HOOKS = ['fentry', 'tp_btf', 'raw_tp'] as const;
+export type SyscallHook = (typeof SYSCALL_HOOKS)[number];
 
 export interface BpfObjectOptions {
   /** Whole sample in bytes, event header included. */
   eventSize: number;
-  /** Ring size in bytes: a power of two and a multiple of the page size. */
+  /** Ring size in bytes: a power of two and a multiple of the page size. Unused with buffer 'perfbuf' (the ring map is kept at one page). */
   ringSize: number;
-  /** bpf_ringbuf_submit() flags: 0, BPF_RB_NO_WAKEUP (1) or BPF_RB_FORCE_WAKEUP (2). */
+  /** bpf_ringbuf_submit() flags: 0, BPF_RB_NO_WAKEUP (1) or BPF_RB_FORCE_WAKEUP (2). Ring buffer only. */
   submitFlags?: number;
-  /** Discard every K-th event instead of submitting it (0: never). For tests of the discard bit. */
+  /** Discard every K-th event instead of submitting it (0: never). For tests of the discard bit; ring buffer with reserve only. */
   discardEvery?: number;
+  /** Default 'ringbuf'. With 'perfbuf', wake-ups are set on the PerfBuffer instead (PerfBufferOptions). */
+  buffer?: BufferKind;
+  /** Default 'reserve'. 'output' allows events up to OUTPUT_MAX_EVENT_SIZE (src/shared/event.ts). Ring buffer only. */
+  submit?: SubmitMode;
+  /**
+   * Sampled wake-ups (ring buffer): submit with BPF_RB_FORCE_WAKEUP once at least this many bytes wait
+   * (bpf_ringbuf_query(BPF_RB_AVAIL_DATA)), else BPF_RB_NO_WAKEUP. Replaces submitFlags. 0/undefined: off.
+   */
+  wakeupThreshold?: number;
+  /** Default 'test-run'. */
+  trigger?: Trigger;
+  /** Syscall trigger: the hooks to try, in order (default SYSCALL_HOOKS). The first that loads and attaches is kept. */
+  hooks?: SyscallHook[];
 }
 
 export interface BpfObject {
+  /** The loaded program: the tc program (test-run) or the attached syscall hook's. */
   readonly progFd: number;
   readonly ringFd: number;
   readonly stateFd: number;
-  /** Closes the program and maps now; existing ring mappings stay valid until unmapped. */
+  /** The BPF_MAP_TYPE_PERF_EVENT_ARRAY: key = cpu, value = that CPU's perf event fd (set by PerfBuffer). */
+  readonly perfMapFd: number;
+  /** Syscall trigger: tid -> producer id (registerSyscallProducer). */
+  readonly producerThreadsFd: number;
+  /** Per producer: payload template (syscall trigger) and perf buffer scratch. */
+  readonly producerEventsFd: number;
+  /** What runs the program: "test-run (tc, BPF_PROG_TEST_RUN)", or the attached hook, e.g. "tp_btf/sys_enter". */
+  readonly hook: string;
+  /** Syscall trigger: each hook tried before the attached one, with why it failed ("fentry/__x64_sys_getpgid: bpf_object__load: ... (EPERM)"). */
+  readonly hookFailures: string[];
+  /** Detaches the hook and closes the program and maps now; existing mappings stay valid until unmapped. */
   close(): void;
+}
+
+/**
+ * When none of the syscall hooks works, the BpfObject constructor throws an Error with `code` (EPERM when
+ * every hook was refused for privileges) and, per hook tried, one of these.
+ */
+export interface HookFailure {
+  hook: string;
+  /** The step that failed: bpf_object__load, bpf_program__attach, ... */
+  syscall: string;
+  errno: number;
+  code?: string;
+  /** "<hook>: <step>: <strerror> (<code>)" */
+  message: string;
+  libbpfLog?: string;
 }
 
 /** One ring's two mappings (native/src/ring_mapping.cc). */
@@ -90,6 +141,15 @@ export interface NativeDrainResult {
   firstAnomaly?: string;
 }
 
+/** What a native perf buffer drain saw: NativeDrainResult plus the kernel's lost-sample records. */
+export interface NativePerfDrainResult extends NativeDrainResult {
+  /** Samples the kernel could not write (sum of PERF_RECORD_LOST counts): the program counted each as a drop. */
+  lost: number;
+  lostRecords: number;
+  /** Records of any other type (none expected from a PERF_COUNT_SW_BPF_OUTPUT event). */
+  otherRecords: number;
+}
+
 /** The native reference consumer (native/src/native_consumer.cc): libbpf's ring_buffer__consume. */
 export interface NativeConsumer {
   /** Resets checksum and counters; startSeq: each producer's next sequence number. */
@@ -101,8 +161,73 @@ export interface NativeConsumer {
   close(): void;
 }
 
+/**
+ * Perf buffer wake-ups (perf_event_attr), what makes a ring's fd readable. `events: N`: one wake-up per
+ * N samples (wakeup_events; libbpf's default is 1). `bytes: B`: one per B more bytes written to that
+ * CPU's ring (watermark + wakeup_watermark), the analogue of the ring buffer's wakeupThreshold.
+ */
+export type PerfWakeup = { events: number } | { bytes: number };
+
+export interface PerfBufferOptions {
+  /** Data pages per CPU ring: a power of two. Each ring is one metadata page plus these. */
+  pagesPerCpu: number;
+  /** One wake-up per N samples (default 1). */
+  wakeupEvents?: number;
+  /** One wake-up per B more bytes written (attr.watermark); give this or wakeupEvents. */
+  wakeupBytes?: number;
+  /** Pre-fault JavaScript's mappings (MAP_POPULATE). */
+  populate?: boolean;
+}
+
+/** One CPU's perf ring as JavaScript sees it: the metadata page and the data area, read-write. */
+export interface PerfRingMapping {
+  cpu: number;
+  /** The perf event's fd (in the program's perf map at key `cpu`); closed by PerfBuffer.close(). */
+  fd: number;
+  buffer: SharedArrayBuffer;
+}
+
+/**
+ * The perf buffer (native/src/perf_buffer.cc): one PERF_COUNT_SW_BPF_OUTPUT event and ring per online
+ * CPU, created by libbpf's perf_buffer__new_raw() and put in the program's perf map; each ring also
+ * mapped for JavaScript. The JavaScript readers and NativePerfConsumer read the same rings and take
+ * turns through data_tail.
+ */
+export interface PerfBuffer {
+  readonly rings: PerfRingMapping[];
+  /** An epoll fd over every ring's fd (EPOLLIN on a wake-up), owned by this object: do not close it. */
+  readonly epollFd: number;
+  /** Clears the perf map, closes the events and libbpf's mappings, and lets go of `rings` (then []); JavaScript's mappings stay valid until collected. */
+  close(): void;
+}
+
+/** The perf buffer's native reference consumer (native/src/native_perf_consumer.cc): libbpf's perf_buffer__consume. */
+export interface NativePerfConsumer {
+  /** Resets checksum and counters; startSeq: each producer's next sequence number. */
+  begin(startSeq: ArrayLike<number>): void;
+  /** Drains every CPU's ring up to its data_head; returns EMPTY (the perf buffer has no busy records). */
+  consume(): number;
+  result(): NativePerfDrainResult;
+  /** Lets go of the PerfBuffer. */
+  close(): void;
+}
+
 export interface Addon {
   NativeConsumer: new (ringFd: number, maxSampleLength: number, copy: boolean) => NativeConsumer;
+  PerfBuffer: new (perfMapFd: number, options: PerfBufferOptions) => PerfBuffer;
+  /** sampleLength: the events' own length (a sample's raw size is padded); copy: memcpy each sample first. */
+  NativePerfConsumer: new (perf: PerfBuffer, sampleLength: number, copy: boolean) => NativePerfConsumer;
+  /**
+   * Syscall trigger: makes the calling thread producer `producer` (its tid in producer_threads) and
+   * writes its payload template from `packet` (buildPacket()). Returns the tid.
+   */
+  registerSyscallProducer(producerThreadsFd: number, producerEventsFd: number, producer: number, packet: Uint8Array): number;
+  /** The calling thread's syscalls make no more events. */
+  unregisterSyscallProducer(producerThreadsFd: number): void;
+  /** Makes the trigger syscall (getpgid) n times on the calling thread, in a native loop. Returns n. */
+  syscallLoop(n: number): number;
+  /** The calling thread's id (gettid()). */
+  gettid(): number;
   BpfObject: new (objectPath: string, options: BpfObjectOptions) => BpfObject;
   readState(stateFd: number): ProducerState;
   /** Zeroes the per-producer counters; call only while no producer runs. */
@@ -123,6 +248,7 @@ export interface Addon {
   /** callback(error, events) runs on this thread's event loop; error set when libuv reports POLLERR (the watcher is then stopped). */
   FdWatcher: new (fd: number, callback: (error: Error | null, events: number) => void) => FdWatcher;
   testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
+  /** An epoll fd over one fd (EPOLLIN); the caller closes it with closeFd. */
   epollOpen(ringFd: number): number;
   epollWait(epfd: number, timeoutMs: number): number;
   closeFd(fd: number): void;
@@ -157,6 +283,7 @@ export function addon(): Addon {
       ringbufBusyBit: BUSY_BIT >>> 0,
       ringbufDiscardBit: DISCARD_BIT,
     });
+    checkContract(native, 'the perf ring layout (src/lib/perf-layout.ts)', PERF_LAYOUT_CONTRACT);
     loaded = native;
   }
   return loaded;

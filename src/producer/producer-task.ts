@@ -1,4 +1,5 @@
 /** What the main thread hands each producer worker, and what it reports back. */
+import type { Trigger } from '../lib/addon.js';
 
 export interface ProducerTask {
   /** Producer id: goes into the packet, so the program keeps a separate sequence for it. */
@@ -7,8 +8,13 @@ export interface ProducerTask {
   progFd: number;
   /** The program's counters, to learn how much of an interrupted test run ran. */
   stateFd: number;
+  /** What runs the program (default test-run). With syscall, the worker's thread registers itself and makes syscalls. */
+  trigger?: Trigger;
+  /** Syscall trigger: the BpfObject's producerThreadsFd and producerEventsFd (Session.triggerFds). */
+  producerThreadsFd?: number;
+  producerEventsFd?: number;
   eventSize: number;
-  /** Events per BPF_PROG_TEST_RUN. */
+  /** Events per BPF_PROG_TEST_RUN, or syscalls per native loop. */
   chunk: number;
   /** This producer's share of -n; undefined: until the duration ends. */
   events: number | undefined;

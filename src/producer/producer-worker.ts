@@ -1,7 +1,9 @@
 /**
  * A producer worker (a piscina task, one per producer thread). It triggers the
- * BPF program with BPF_PROG_TEST_RUN, `chunk` events per run, with its id in
- * the packet, until its share of -n is made, --duration ends or the run stops.
+ * BPF program `chunk` events at a time, as producer `id` - with
+ * BPF_PROG_TEST_RUN and its id in the packet, or (trigger syscall) by making
+ * the trigger syscall in a native loop on its own, registered thread - until
+ * its share of -n is made, --duration ends or the run stops.
  * With --rate it paces itself open-loop (pacing.ts).
  *
  * Any failure marks the control block failed before it is rethrown, so the
@@ -11,7 +13,7 @@
 import { ControlBlock } from '../shared/control.js';
 import { buildPacket } from '../shared/event.js';
 import { addon } from '../lib/addon.js';
-import { countedTestRun } from '../shared/test-run.js';
+import { ProducerTrigger } from '../shared/trigger.js';
 import { OpenLoopSchedule } from './pacing.js';
 import type { ProducerReport, ProducerTask } from './producer-task.js';
 
@@ -21,10 +23,16 @@ function nowNs(): number {
 
 export default function produce(task: ProducerTask): ProducerReport {
   const control = new ControlBlock(task.control);
+  let trigger: ProducerTrigger | undefined;
   try {
     const native = addon();
     if (task.cpu !== undefined) native.setAffinity(task.cpu);
     const packet = buildPacket(task.id, task.eventSize);
+    trigger = new ProducerTrigger(
+      { trigger: task.trigger ?? 'test-run', progFd: task.progFd, stateFd: task.stateFd, producerThreadsFd: task.producerThreadsFd ?? -1, producerEventsFd: task.producerEventsFd ?? -1 },
+      task.id,
+      packet,
+    );
     const firstSeq = native.readState(task.stateFd).nextSeq[task.id];
     control.reportReady();
     const report: ProducerReport = { id: task.id, events: 0, chunks: 0, finishedNs: 0, maxLatenessNs: 0 };
@@ -51,7 +59,7 @@ export default function produce(task: ProducerTask): ProducerReport {
       }
       if (now >= deadlineNs) break;
       // A chunk cut short by a signal counts as what ran; the schedule moves on.
-      const events = countedTestRun(task.progFd, task.stateFd, task.id, packet, Math.min(task.chunk, left), firstSeq + report.events);
+      const events = trigger.run(Math.min(task.chunk, left), firstSeq + report.events);
       left -= events;
       report.events += events;
       report.chunks++;
@@ -62,6 +70,7 @@ export default function produce(task: ProducerTask): ProducerReport {
     control.fail();
     throw err;
   } finally {
+    trigger?.close();
     control.producerDone();
   }
 }

@@ -5,7 +5,7 @@
  * so a header changed on one side only stops the run instead of misreading it.
  */
 import { addon, checkContract } from '../lib/addon.js';
-import { EVENT_HEADER_SIZE, MAX_PRODUCERS, PACKET_PRODUCER_OFFSET, SEQ_BITS } from './event.js';
+import { EVENT_HEADER_SIZE, MAX_EVENT_SIZE, MAX_PRODUCERS, OUTPUT_MAX_EVENT_SIZE, PACKET_PRODUCER_OFFSET, SEQ_BITS } from './event.js';
 
 let checked = false;
 
@@ -16,6 +16,8 @@ export function checkEventContract(): void {
     seqBits: SEQ_BITS,
     maxProducers: MAX_PRODUCERS,
     packetProducerOffset: PACKET_PRODUCER_OFFSET,
+    maxEventSize: MAX_EVENT_SIZE,
+    outputMaxEventSize: OUTPUT_MAX_EVENT_SIZE,
   });
   checked = true;
 }

@@ -20,6 +20,14 @@ export const MIN_EVENT_SIZE = EVENT_HEADER_SIZE;
  * 3072 leaves room for kernels with a larger skb_shared_info.
  */
 export const MAX_EVENT_SIZE = 3072;
+/**
+ * Largest event `--submit output` can send: bpf_ringbuf_output() copies the
+ * event from a buffer on the BPF program's 512-byte stack, which it shares
+ * with the program's other locals (BENCH_OUTPUT_MAX_EVENT_SIZE in
+ * bpf/ringbuf_bench.h says how it was found). Larger sizes must be refused
+ * before anything is loaded.
+ */
+export const OUTPUT_MAX_EVENT_SIZE = 472;
 /** BPF_PROG_TEST_RUN on a tc program wants at least an Ethernet header. */
 const MIN_PACKET_SIZE = 14;
 

@@ -20,7 +20,7 @@ const CAP_NET_ADMIN = 12;
 const CAP_SYS_ADMIN = 21;
 const CAP_BPF = 39;
 
-function effectiveCapabilities(): bigint {
+export function effectiveCapabilities(): bigint {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
   return m ? BigInt('0x' + m[1]) : 0n;

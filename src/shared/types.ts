@@ -28,4 +28,9 @@ export interface DrainOutcome {
   expectedSeq: ArrayLike<number>;
   anomalies: number;
   firstAnomaly?: string;
+  /**
+   * Perf buffer only: samples the kernel reported lost (PERF_RECORD_LOST counts). The program counts
+   * each as a drop too, so once the kernel has written its lost records they equal the drops.
+   */
+  lost?: number;
 }

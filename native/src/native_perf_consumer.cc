@@ -1,0 +1,198 @@
+// The native reference consumer of the perf buffer: libbpf's
+// perf_buffer__consume() over every CPU's ring, doing per event exactly the
+// work the ring buffer's native consumer does (native_consumer.cc; Accept in
+// event_sink.h), so ringbuf and perfbuf compare the reading, not the work.
+//
+// libbpf walks each ring from data_tail to the data_head it loaded
+// (perf_event_read_simple(): records that wrap the end are first copied into
+// a scratch buffer), hands every record to DispatchPerfRecord and publishes
+// data_tail when the ring is done. PERF_RECORD_SAMPLE is an event;
+// PERF_RECORD_LOST carries the number of samples the kernel could not write
+// (ring full), counted here as drops; any other record type is counted and
+// skipped.
+//
+// The per-event work is a policy type (InPlace, CopyFirst below): a template
+// parameter of OnRecord, dispatched by one switch per record on the work level
+// fixed at construction. A new work level is a new policy struct and case.
+//
+// A sample's raw size is padded to keep records 8-byte aligned
+// (perf_sample_save_raw_data(), perf_prepare_sample() before Linux 6.2:
+// raw->size = round_up(size + 4, 8) - 4) and the pad bytes are not written
+// (the output skips them), so the work covers the event's own length
+// (sampleLength), never more than the raw size.
+//
+// Records of one CPU are in order, but a producer that migrates between CPUs
+// leaves its events in several rings, and one ring is drained before the
+// next: the sequence check (Accept) runs per CPU, on one SinkState per ring,
+// and result() merges them.
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "addon.h"
+#include "event_sink.h"
+#include "perf_buffer.h"
+#include "sink_result.h"
+
+namespace rbb {
+
+// ring-reader.ts's EMPTY: the perf buffer has no BUSY state (data_head moves
+// only past complete records).
+constexpr int kEmpty = -1;
+
+enum class PerfWork { kInPlace, kCopy };
+
+struct PerfConsumerState {
+  PerfWork work = PerfWork::kInPlace;
+  uint32_t sample_length = 0;
+  std::vector<SinkState> per_cpu;  // indexed by cpu
+  uint64_t lost = 0;               // sum of PERF_RECORD_LOST counts
+  uint64_t lost_records = 0;
+  uint64_t other_records = 0;
+};
+
+namespace {
+
+// include/uapi/linux/perf_event.h: PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW
+// only, and PERF_RECORD_LOST (sample_id_all unset: no trailing id fields).
+struct PerfSampleRaw {
+  perf_event_header header;
+  uint32_t size;
+  uint8_t data[];
+};
+struct PerfLost {
+  perf_event_header header;
+  uint64_t id;
+  uint64_t lost;
+};
+
+// `native`: the sample where libbpf hands it over (in the ring, or in
+// libbpf's scratch copy when it wrapped).
+struct InPlace {
+  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) { Accept(s, sample, length); }
+};
+
+// `native-copy`: memcpy() into a reused buffer first, as libbpf users who keep events do.
+struct CopyFirst {
+  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) {
+    uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
+    std::memcpy(copy, sample, length);
+    Accept(s, copy, length);
+  }
+};
+
+template <class Work>
+inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_event_header* e) {
+  if (e->type == PERF_RECORD_SAMPLE) {
+    const PerfSampleRaw* raw = reinterpret_cast<const PerfSampleRaw*>(e);
+    const uint32_t length = raw->size < s->sample_length ? raw->size : s->sample_length;
+    Work::Event(&s->per_cpu[cpu], raw->data, length);
+  } else if (e->type == PERF_RECORD_LOST) {
+    s->lost += reinterpret_cast<const PerfLost*>(e)->lost;
+    s->lost_records++;
+  } else {
+    s->other_records++;
+  }
+  return LIBBPF_PERF_EVENT_CONT;
+}
+
+}  // namespace
+
+enum bpf_perf_event_ret DispatchPerfRecord(void* target_slot, int cpu, perf_event_header* e) {
+  PerfConsumerState* s = *static_cast<PerfConsumerState**>(target_slot);
+  switch (s->work) {
+    case PerfWork::kInPlace:
+      return OnRecord<InPlace>(s, cpu, e);
+    case PerfWork::kCopy:
+      return OnRecord<CopyFirst>(s, cpu, e);
+  }
+  return LIBBPF_PERF_EVENT_ERROR;
+}
+
+namespace {
+
+// new NativePerfConsumer(perfBuffer, sampleLength, copy)
+//   begin(startSeq)  resets the checksum and counters (every CPU's)
+//   consume()        perf_buffer__consume(): every ring up to its data_head; returns EMPTY (-1)
+//   result()         { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly?,
+//                      lost, lostRecords, otherRecords }
+//   close()          lets go of the PerfBuffer (which owns the rings)
+class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativePerfConsumer",
+                       {InstanceMethod<&NativePerfConsumer::Begin>("begin"),
+                        InstanceMethod<&NativePerfConsumer::Consume>("consume"),
+                        InstanceMethod<&NativePerfConsumer::Result>("result"),
+                        InstanceMethod<&NativePerfConsumer::Close>("close")});
+  }
+
+  explicit NativePerfConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativePerfConsumer>(info) {
+    Napi::Env env = info.Env();
+    PerfBuffer* perf = PerfBuffer::Unwrap(info[0]);
+    if (perf->closed()) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
+    int64_t length = IntArg(info, 1, "sampleLength");
+    if (length < 1 || length > 65535) throw Napi::RangeError::New(env, "NativePerfConsumer: sampleLength out of range");
+    bool copy = info.Length() > 2 && info[2].ToBoolean();
+    perf_ = Napi::Persistent(info[0].As<Napi::Object>());
+    state_ = std::make_unique<PerfConsumerState>();
+    state_->work = copy ? PerfWork::kCopy : PerfWork::kInPlace;
+    state_->sample_length = static_cast<uint32_t>(length);
+    state_->per_cpu.resize(perf->cpu_limit());
+    if (copy)
+      for (SinkState& s : state_->per_cpu) s.copy_buffer.resize((static_cast<size_t>(length) + 7) / 8);
+  }
+
+ private:
+  PerfBuffer* Perf(Napi::Env env) {
+    if (perf_.IsEmpty()) throw Napi::Error::New(env, "NativePerfConsumer: closed");
+    PerfBuffer* perf = PerfBuffer::Unwrap(perf_.Value());
+    if (perf->closed()) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
+    return perf;
+  }
+
+  Napi::Value Begin(const Napi::CallbackInfo& info) {
+    for (SinkState& s : state_->per_cpu) BeginSink(info.Env(), &s, info[0]);
+    state_->lost = state_->lost_records = state_->other_records = 0;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Consume(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int err = Perf(env)->Consume(state_.get());
+    if (err < 0) throw ErrnoError(env, "perf_buffer__consume", -err);
+    return Napi::Number::New(env, kEmpty);
+  }
+
+  Napi::Value Result(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    // per_cpu[0]'s expected_seq holds startSeq for every producer no CPU saw.
+    SinkState total = state_->per_cpu[0];
+    for (size_t cpu = 1; cpu < state_->per_cpu.size(); cpu++) MergeSink(&total, state_->per_cpu[cpu]);
+    Napi::Object out = SinkResult(env, total);
+    out.Set("lost", Napi::Number::New(env, static_cast<double>(state_->lost)));
+    out.Set("lostRecords", Napi::Number::New(env, static_cast<double>(state_->lost_records)));
+    out.Set("otherRecords", Napi::Number::New(env, static_cast<double>(state_->other_records)));
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    perf_.Reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::ObjectReference perf_;
+  std::unique_ptr<PerfConsumerState> state_;
+};
+
+}  // namespace
+
+void InitNativePerfConsumer(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativePerfConsumer", NativePerfConsumer::Define(env));
+}
+
+}  // namespace rbb

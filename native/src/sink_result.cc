@@ -1,0 +1,51 @@
+#include "sink_result.h"
+
+#include <cstdio>
+
+namespace rbb {
+
+void BeginSink(Napi::Env env, SinkState* s, Napi::Value start_seq) {
+  if (!start_seq.IsObject()) throw Napi::TypeError::New(env, "begin: startSeq must be an array of numbers");
+  Napi::Object start = start_seq.As<Napi::Object>();
+  s->a = s->b = 0;
+  s->events = s->anomalies = 0;
+  s->first_anomaly.clear();
+  for (uint32_t p = 0; p < kMaxProducers; p++) {
+    Napi::Value v = start.Get(p);
+    s->expected_seq[p] = v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
+    s->per_producer[p] = 0;
+  }
+}
+
+void MergeSink(SinkState* into, const SinkState& from) {
+  into->a += from.a;
+  into->b += from.b;
+  into->events += from.events;
+  into->anomalies += from.anomalies;
+  if (into->first_anomaly.empty()) into->first_anomaly = from.first_anomaly;
+  for (uint32_t p = 0; p < kMaxProducers; p++) {
+    if (from.per_producer[p] && from.expected_seq[p] > into->expected_seq[p]) into->expected_seq[p] = from.expected_seq[p];
+    into->per_producer[p] += from.per_producer[p];
+  }
+}
+
+Napi::Object SinkResult(Napi::Env env, const SinkState& s) {
+  Napi::Float64Array per_producer = Napi::Float64Array::New(env, kMaxProducers);
+  Napi::Float64Array expected_seq = Napi::Float64Array::New(env, kMaxProducers);
+  for (uint32_t p = 0; p < kMaxProducers; p++) {
+    per_producer[p] = static_cast<double>(s.per_producer[p]);
+    expected_seq[p] = static_cast<double>(s.expected_seq[p]);
+  }
+  char hex[17];
+  snprintf(hex, sizeof(hex), "%08x%08x", s.b, s.a);  // Checksum.hex(): b then a
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("events", Napi::Number::New(env, static_cast<double>(s.events)));
+  out.Set("checksum", Napi::String::New(env, hex));
+  out.Set("perProducer", per_producer);
+  out.Set("expectedSeq", expected_seq);
+  out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s.anomalies)));
+  if (!s.first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s.first_anomaly));
+  return out;
+}
+
+}  // namespace rbb

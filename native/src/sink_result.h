@@ -1,0 +1,26 @@
+// SinkState (event_sink.h) to and from JavaScript, for every native consumer:
+// begin(startSeq) resets it, result() reports it as NativeDrainResult
+// (src/lib/addon.ts). One definition, so the ring buffer's and the perf
+// buffer's native consumers report alike.
+#pragma once
+
+#include <napi.h>
+
+#include "event_sink.h"
+
+namespace rbb {
+
+// Zeroes the checksum and counters; each producer's next sequence number from
+// startSeq (an array-like of kMaxProducers numbers). Keeps copy_buffer.
+void BeginSink(Napi::Env env, SinkState* s, Napi::Value start_seq);
+
+// Adds `from` into `into`: sums events, checksum, per-producer counts and
+// anomalies; a producer's next expected sequence is the later of the two when
+// `from` saw that producer. For consumers that keep one SinkState per source
+// (the perf buffer's per-CPU rings), where each source is in order on its own.
+void MergeSink(SinkState* into, const SinkState& from);
+
+// { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
+Napi::Object SinkResult(Napi::Env env, const SinkState& s);
+
+}  // namespace rbb

@@ -1,0 +1,399 @@
+/**
+ * Consumers of the perf buffer, in the style of ring-reader.ts (and of
+ * libbpf's perf_event_read_simple() and cilium/ebpf's perf reader): a local
+ * tail position, an explicit commit, EMPTY when there is nothing to read.
+ *
+ *  - PerfReader reads one CPU's ring (perf-layout.ts);
+ *  - PerfBufferReader drains every CPU's ring, one after the other.
+ *
+ * Two ways to read a sample, as with RingReader:
+ *  - readInto(dst): copies the sample into a caller-owned, reused buffer and
+ *    consumes it;
+ *  - peek() + consume(): the sample stays in place; read it through `words` /
+ *    `bytes` at `sampleOffset`, then consume. Unlike the BPF ring buffer, the
+ *    perf ring is mapped once, so a sample that runs past the end of the data
+ *    area is first copied into a scratch buffer (as libbpf does): `words` and
+ *    `bytes` then view the scratch buffer. They can change at every peek(), so
+ *    read them after each peek(), never once before a loop.
+ *
+ * Lengths: a sample's raw size is padded (perf-layout.ts) and its pad bytes
+ * are stale ring contents. With `sampleLength` (the producer's fixed event
+ * size) peek() and readInto() report min(raw size, sampleLength), so a checksum
+ * covers the event's own bytes; without it, the raw size.
+ *
+ * PERF_RECORD_LOST records are consumed on the way and their counts summed in
+ * `lost`: samples the kernel could not write because the ring was full, which
+ * the BPF program counted as drops. Other record types are skipped.
+ *
+ * Memory ordering, as include/uapi/linux/perf_event.h documents data_head and
+ * data_tail and kernel/events/ring_buffer.c's perf_output_put_handle() pairs
+ * the barriers:
+ *     kernel                          user
+ *     if (LOAD ->data_tail) {         LOAD ->data_head
+ *             (A)                     smp_rmb()       (C)
+ *       STORE $data                   LOAD $data
+ *       smp_wmb()     (B)             smp_mb()        (D)
+ *       STORE ->data_head             STORE ->data_tail
+ *     }
+ *  (C) data_head is read with Atomics.load, an acquire load, before any record
+ *      it covers; the records are then plain reads. The kernel publishes
+ *      data_head only past complete records (perf_output_put_handle() waits for
+ *      nested writers), so there is no busy state to check.
+ *  (D) data_tail is published with Atomics.store, sequentially consistent, so
+ *      every read of a record is done before the kernel can see its space free
+ *      (libbpf uses smp_store_release() here: a release store is enough to
+ *      order the reads before the store; Atomics.store is at least that).
+ *
+ * data_head is a u64. The reader loads only its low 32 bits, with one 32-bit
+ * Atomics.load: the distance head - tail never exceeds data_size (< 2^32), so
+ * the low halves alone give it (mod 2^32), exactly as RingReader reads the
+ * producer position. A 32-bit load cannot tear, and no 64-bit value is ever
+ * assembled from two loads, so a torn head (low half from one store, high half
+ * from another) cannot arise; it also avoids a BigInt per load. data_tail is
+ * published the same way as RingReader's consumer position: the low half with
+ * one 32-bit store, the whole u64 in one store when the high half changes, so
+ * whoever reads it as a u64 (libbpf compares it with data_head in full) never
+ * sees a torn or truncated value.
+ */
+import { COPY_BY_WORDS_MAX, EMPTY } from './ring-reader.js';
+import {
+  DATA_HEAD_OFFSET,
+  DATA_TAIL_OFFSET,
+  LOST_COUNT_OFFSET,
+  MAX_RECORD_SIZE,
+  PERF_HEADER_SIZE,
+  PERF_RECORD_LOST,
+  PERF_RECORD_SAMPLE,
+  RECORD_SIZE_SHIFT,
+  SAMPLE_DATA_OFFSET,
+  SAMPLE_RAW_SIZE_OFFSET,
+  perfRingGeometry,
+  type PerfRingMemory,
+} from './perf-layout.js';
+
+export { EMPTY };
+
+export interface PerfReaderOptions {
+  /** Publish data_tail every `batch` records (1 = after each record), and always before reporting EMPTY. */
+  batch?: number;
+  /** The producer's fixed sample length: reported instead of the padded raw size (never more than it). */
+  sampleLength?: number;
+}
+
+const DATA_HEAD_WORD = DATA_HEAD_OFFSET >>> 2;
+
+/** Where every sample in a perf ring mapping starts, modulo 8: 12 bytes into an 8-aligned record. */
+export const SAMPLE_ALIGNMENT = SAMPLE_DATA_OFFSET % 8;
+
+/**
+ * A buffer for readInto() that V8 can copy into quickly. V8 copies out of a
+ * SharedArrayBuffer with relaxed atomic moves (base::Relaxed_Memcpy), 8 bytes
+ * at a time only when source and destination agree modulo 8, else byte by
+ * byte; a perf sample starts at 4 modulo 8 (SAMPLE_ALIGNMENT), so a buffer
+ * that starts at 0 modulo 8 is copied into byte by byte (measured here: a
+ * 2 KiB set() ~4x slower). This one starts 4 bytes into an ArrayBuffer, so it
+ * matches. View it as words with new Int32Array(b.buffer, b.byteOffset, b.byteLength >> 2).
+ */
+export function perfCopyBuffer(maxSampleLength: number): Uint8Array {
+  const length = (maxSampleLength + 3) & ~3;
+  return new Uint8Array(new ArrayBuffer(SAMPLE_ALIGNMENT + length + ((8 - SAMPLE_ALIGNMENT) % 8)), SAMPLE_ALIGNMENT, length);
+}
+
+export class PerfReader {
+  /** The CPU whose ring this is. */
+  readonly cpu: number;
+  /** Where the sample peek() last returned is: the ring mapping, or the scratch buffer for a sample that wrapped. */
+  words: Int32Array;
+  bytes: Uint8Array;
+  /** Byte offset, in `words` / `bytes`, of the sample peek() last returned (a multiple of 4). */
+  sampleOffset = 0;
+  /** Samples the kernel reported lost (sum of PERF_RECORD_LOST counts read so far). */
+  lost = 0;
+  lostRecords = 0;
+  /** Records of other types, skipped. */
+  otherRecords = 0;
+
+  private readonly mapWords: Int32Array;
+  private readonly mapBytes: Uint8Array;
+  private readonly tailLow: Int32Array;
+  private readonly tailWhole: BigUint64Array;
+  private readonly dataStart: number;
+  private readonly dataSize: number;
+  private readonly mask: number;
+  private readonly batch: number;
+  private readonly sampleLength: number;
+  /** Local tail position as two 32-bit halves (low unsigned), like RingReader's consumer position. */
+  private low: number;
+  private high: number;
+  private committedHigh: number;
+  /** data_head's low half, as last loaded. */
+  private headLow: number;
+  private recordBytes = 0;
+  private uncommitted = 0;
+  private scratch: { bytes: Uint8Array; words: Int32Array } | undefined;
+  private dstBytes: Uint8Array | undefined;
+  private dstWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+  constructor(ring: PerfRingMemory, options: PerfReaderOptions = {}) {
+    const { dataOffset, dataSize } = perfRingGeometry(ring);
+    this.cpu = ring.cpu;
+    this.mapWords = this.words = new Int32Array(ring.buffer);
+    this.mapBytes = this.bytes = new Uint8Array(ring.buffer);
+    this.tailLow = new Int32Array(ring.buffer, DATA_TAIL_OFFSET, 1);
+    this.tailWhole = new BigUint64Array(ring.buffer, DATA_TAIL_OFFSET, 1);
+    this.dataStart = dataOffset;
+    this.dataSize = dataSize;
+    this.mask = dataSize - 1;
+    this.batch = Math.max(1, options.batch ?? 1);
+    this.sampleLength = options.sampleLength ?? Infinity;
+    // Start where the last consumer stopped (libbpf and this reader take turns through data_tail).
+    const start = Atomics.load(this.tailWhole, 0);
+    this.low = Number(start & 0xffffffffn);
+    this.high = Number(start >> 32n);
+    this.committedHigh = this.high;
+    this.headLow = this.low;
+  }
+
+  /** The local tail position (it may be ahead of the published data_tail until commit()). */
+  get position(): number {
+    return this.high * 2 ** 32 + this.low;
+  }
+
+  /**
+   * Finds the next sample and returns its length, leaving it at `sampleOffset`
+   * of `words` / `bytes`; or EMPTY. Lost-sample and other records are consumed
+   * on the way. Before reporting EMPTY it publishes data_tail.
+   */
+  peek(): number {
+    return this.next(true);
+  }
+
+  /**
+   * peek() without loading data_head again: EMPTY once the records published at
+   * the last load are read. PerfBufferReader uses it to leave a ring whose
+   * snapshot is done, so a busy CPU cannot starve the others.
+   */
+  peekLoaded(): number {
+    return this.next(false);
+  }
+
+  private next(reload: boolean): number {
+    for (;;) {
+      if (this.low === this.headLow) {
+        if (!reload) return this.idle();
+        // (C): the acquire load before reading any record it covers. Only the
+        // low half: head - tail <= data_size < 2^32.
+        this.headLow = Atomics.load(this.mapWords, DATA_HEAD_WORD) >>> 0;
+        if (this.low === this.headLow) return this.idle();
+      }
+      const offset = this.low & this.mask;
+      const at = this.dataStart + offset;
+      const type = this.mapWords[at >>> 2];
+      const size = this.mapWords[(at >>> 2) + 1] >>> RECORD_SIZE_SHIFT;
+      if (size < PERF_HEADER_SIZE || size & 7 || size > MAX_RECORD_SIZE) throw this.corrupt(type, size);
+      this.recordBytes = size;
+      if (type === PERF_RECORD_SAMPLE) {
+        const raw = this.mapWords[(this.dataStart + ((offset + SAMPLE_RAW_SIZE_OFFSET) & this.mask)) >>> 2] >>> 0;
+        if (raw > size - SAMPLE_DATA_OFFSET) throw this.corrupt(type, size);
+        const length = raw < this.sampleLength ? raw : this.sampleLength;
+        const start = (offset + SAMPLE_DATA_OFFSET) & this.mask;
+        if (start + length <= this.dataSize) {
+          this.words = this.mapWords;
+          this.bytes = this.mapBytes;
+          this.sampleOffset = this.dataStart + start;
+        } else {
+          this.copyWrapped(start, length);
+        }
+        return length;
+      }
+      if (type === PERF_RECORD_LOST) {
+        this.lost += this.u64At(offset + LOST_COUNT_OFFSET);
+        this.lostRecords++;
+      } else {
+        this.otherRecords++;
+      }
+      this.consume();
+    }
+  }
+
+  /** Moves past the record peek() returned; publishes data_tail every `batch` records. */
+  consume(): void {
+    const next = (this.low + this.recordBytes) >>> 0;
+    if (next < this.low) this.high++;
+    this.low = next;
+    if (++this.uncommitted >= this.batch) this.commit();
+  }
+
+  /**
+   * Copies the next sample into `dst` (which must hold it; perfCopyBuffer()
+   * makes one that copies fast) and consumes it. Returns the sample length, or EMPTY.
+   */
+  readInto(dst: Uint8Array): number {
+    const length = this.peek();
+    if (length < 0) return length;
+    this.copySample(dst, length);
+    this.consume();
+    return length;
+  }
+
+  /**
+   * Copies the sample peek() returned into `dst` (4-byte aligned and sized).
+   * Small samples with a word loop, larger ones with set(), as RingReader does.
+   */
+  copySample(dst: Uint8Array, length: number): void {
+    const from = this.sampleOffset;
+    if (length <= COPY_BY_WORDS_MAX) {
+      const src = this.words;
+      const dstWords = this.wordsOf(dst);
+      for (let i = 0, at = from >>> 2, n = (length + 3) >> 2; i < n; i++) dstWords[i] = src[at + i];
+    } else {
+      dst.set(this.bytes.subarray(from, from + length));
+    }
+  }
+
+  /**
+   * (D): publishes the local tail. Only the low 32 bits change until the
+   * position crosses a 4 GiB boundary; then the whole u64 in one store.
+   */
+  commit(): void {
+    if (this.high === this.committedHigh) Atomics.store(this.tailLow, 0, this.low | 0);
+    else this.commitWide();
+    this.uncommitted = 0;
+  }
+
+  private commitWide(): void {
+    Atomics.store(this.tailWhole, 0, (BigInt(this.high) << 32n) | BigInt(this.low));
+    this.committedHigh = this.high;
+  }
+
+  private idle(): number {
+    if (this.uncommitted) this.commit();
+    return EMPTY;
+  }
+
+  /**
+   * A sample that runs past the end of the data area: its two parts copied into
+   * the scratch buffer, which `words` / `bytes` then view (as libbpf's
+   * perf_event_read_simple() copies a wrapped record). `start` is the sample's
+   * data offset. The split falls on a word boundary: records and the area's
+   * size are multiples of 8 and a sample starts 12 bytes into its record.
+   */
+  private copyWrapped(start: number, length: number): void {
+    this.scratch ??= (() => {
+      const buffer = new ArrayBuffer(MAX_RECORD_SIZE);
+      return { bytes: new Uint8Array(buffer), words: new Int32Array(buffer) };
+    })();
+    const { bytes, words } = this.scratch;
+    const first = this.dataSize - start;
+    bytes.set(this.mapBytes.subarray(this.dataStart + start, this.dataStart + this.dataSize), 0);
+    bytes.set(this.mapBytes.subarray(this.dataStart, this.dataStart + length - first), first);
+    this.words = words;
+    this.bytes = bytes;
+    this.sampleOffset = 0;
+  }
+
+  /** A little-endian u64 at data offset `offset` (8-aligned, so it never straddles the end). */
+  private u64At(offset: number): number {
+    const w = (this.dataStart + (offset & this.mask)) >>> 2;
+    return (this.mapWords[w + 1] >>> 0) * 2 ** 32 + (this.mapWords[w] >>> 0);
+  }
+
+  private wordsOf(dst: Uint8Array): Int32Array {
+    if (this.dstBytes !== dst) {
+      if (dst.byteOffset & 3 || dst.byteLength & 3) throw new RangeError('readInto: the buffer must be 4-byte aligned and sized');
+      this.dstBytes = dst;
+      this.dstWords = new Int32Array(dst.buffer, dst.byteOffset, dst.byteLength >> 2);
+    }
+    return this.dstWords;
+  }
+
+  private corrupt(type: number, size: number): Error {
+    return new Error(`perf ring of cpu ${this.cpu}: record at position ${this.position} has type ${type} and size ${size}, not a valid record`);
+  }
+}
+
+/**
+ * Every CPU's ring of one perf buffer, read as one stream with the same API as
+ * PerfReader (and RingReader): peek/consume, readInto, commit, EMPTY.
+ *
+ * Like libbpf's perf_buffer__consume(), it drains one ring at a time: the
+ * current ring up to the data_head it loaded on arriving there, then the next
+ * ring (loading its data_head), so a CPU that keeps producing cannot starve
+ * the others. Leaving a ring publishes its data_tail. EMPTY means every ring
+ * was found empty in one pass.
+ *
+ * Order: records of one CPU are in the order they were written; there is no
+ * order between CPUs. A producer that migrates between CPUs leaves its events
+ * in several rings, so a per-producer sequence check must be kept per CPU
+ * (`cpu` tells which ring the current sample came from), or the producers
+ * pinned to CPUs.
+ */
+export class PerfBufferReader {
+  readonly readers: PerfReader[];
+  /** Where the sample peek() last returned is (see PerfReader). */
+  words: Int32Array;
+  bytes: Uint8Array;
+  sampleOffset = 0;
+  /** The CPU of the ring the sample peek() last returned came from. */
+  cpu: number;
+  /** The ring being drained. It starts at the last, whose snapshot is empty, so the first peek() begins at ring 0. */
+  private current: number;
+
+  constructor(rings: PerfRingMemory[], options: PerfReaderOptions = {}) {
+    if (rings.length === 0) throw new RangeError('PerfBufferReader: no rings');
+    this.readers = rings.map((ring) => new PerfReader(ring, options));
+    this.current = this.readers.length - 1;
+    this.words = this.readers[0].words;
+    this.bytes = this.readers[0].bytes;
+    this.cpu = this.readers[0].cpu;
+  }
+
+  /** Samples the kernel reported lost, over every ring. */
+  get lost(): number {
+    let lost = 0;
+    for (const r of this.readers) lost += r.lost;
+    return lost;
+  }
+
+  get lostRecords(): number {
+    let n = 0;
+    for (const r of this.readers) n += r.lostRecords;
+    return n;
+  }
+
+  peek(): number {
+    let reader = this.readers[this.current];
+    let length = reader.peekLoaded();
+    // This ring's snapshot is read: look at every ring once, starting with the next
+    // one and ending with this one again, each with a fresh data_head.
+    for (let i = 0; length < 0 && i < this.readers.length; i++) {
+      this.current = this.current + 1 === this.readers.length ? 0 : this.current + 1;
+      reader = this.readers[this.current];
+      length = reader.peek();
+    }
+    if (length < 0) return EMPTY;
+    this.words = reader.words;
+    this.bytes = reader.bytes;
+    this.sampleOffset = reader.sampleOffset;
+    this.cpu = reader.cpu;
+    return length;
+  }
+
+  consume(): void {
+    this.readers[this.current].consume();
+  }
+
+  readInto(dst: Uint8Array): number {
+    const length = this.peek();
+    if (length < 0) return length;
+    const reader = this.readers[this.current];
+    reader.copySample(dst, length);
+    reader.consume();
+    return length;
+  }
+
+  /** Publishes every ring's data_tail. */
+  commit(): void {
+    for (const r of this.readers) r.commit();
+  }
+}
