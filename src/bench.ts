@@ -2,19 +2,24 @@
 /**
  * bpf-ringbuf-bench: measure reading a BPF ring buffer from Node.js, copy vs
  * zero-copy. Without --producers the prefill pattern runs; with --producers N
- * the concurrent pipeline; with --stress the stress cycle. Exit codes: 0
+ * the concurrent pipeline; with --stress the stress cycle; `bench drain`
+ * attaches to a ring another program fills. Exit codes: 0
  * verified, 1 a run failed verification or the kernel refused, 2 bad input,
  * 128 + signal number after SIGINT/SIGTERM (partial results printed).
  */
 import { main } from './cli/main.js';
 import { parseArgs, type BenchInvocation } from './cli/options.js';
+import { runDrainCommand } from './commands/drain.js';
 import { runPipelineCommand } from './commands/pipeline.js';
 import { runPrefillCommand } from './commands/prefill.js';
 import { runStressCommand } from './commands/stress.js';
+import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
 
 main<BenchInvocation>({
   name: 'bench',
   parse: parseArgs,
+  // drain opens a ring someone else loaded: no program of ours, so none of its privileges (opening says what it lacks).
+  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges() ?? kernelTooOld())),
   run: (invocation, ctx) => {
     switch (invocation.pattern) {
       case 'prefill':
@@ -23,6 +28,8 @@ main<BenchInvocation>({
         return runPipelineCommand(invocation.config, ctx);
       case 'stress':
         return runStressCommand(invocation.config, ctx);
+      case 'drain':
+        return runDrainCommand(invocation.config, ctx);
     }
   },
 });

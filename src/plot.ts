@@ -8,4 +8,4 @@ import { main } from './cli/main.js';
 import { parsePlotArgs } from './cli/plot-options.js';
 import { runPlotCommand } from './commands/plot/index.js';
 
-main({ name: 'plot', parse: parsePlotArgs, needsKernel: () => false, run: runPlotCommand });
+main({ name: 'plot', parse: parsePlotArgs, preflight: () => undefined, windsDown: false, run: runPlotCommand });

@@ -2,7 +2,7 @@
  * What every entry point (bench, sweep, plot) does around its command:
  *  - parse the arguments; bad input is one line on stderr naming the flag and
  *    what it allows, and exit code 2, before anything touches the kernel;
- *  - for commands that load BPF, check privileges and the kernel first;
+ *  - check the command can run here (privileges, kernel) before it starts;
  *  - install Ctrl-C / SIGTERM handling (a stop the runners see);
  *  - run the command and exit with its code; anything unexpected becomes one
  *    line with advice where there is some, and exit code 1.
@@ -18,24 +18,28 @@ export interface Entry<C> {
   name: string;
   /** argv without node and the script; throws CommanderError (or InvalidArgumentError) on bad input. */
   parse(argv: string[]): C;
-  /** Whether this invocation loads BPF (privileges are checked first); default: yes. */
-  needsKernel?(config: C): boolean;
+  /**
+   * Why this invocation cannot run here (missing privileges, an old kernel),
+   * checked before it starts; default: what loading the benchmark's program
+   * needs. Return undefined when it can run.
+   */
+  preflight?(config: C): string | undefined;
+  /** Whether Ctrl-C / SIGTERM wind the command down (partial results) rather than end the process; default: yes. */
+  windsDown?: boolean;
   run(config: C, ctx: CommandContext): number | Promise<number>;
 }
 
 export function main<C>(entry: Entry<C>, argv = process.argv.slice(2)): void {
   const config = parseOrExit(entry, argv);
-  const needsKernel = entry.needsKernel?.(config) ?? true;
-  if (needsKernel) {
-    const denied = missingPrivileges() ?? kernelTooOld();
-    if (denied) {
-      process.stderr.write(`${entry.name}: ${denied}\n`);
-      process.exit(1);
-    }
-    // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it.
-    interruption.install();
+  const denied = entry.preflight ? entry.preflight(config) : (missingPrivileges() ?? kernelTooOld());
+  if (denied) {
+    process.stderr.write(`${entry.name}: ${denied}\n`);
+    process.exit(1);
   }
-  const ctx = processContext(entry.name, needsKernel ? interruption : NEVER_STOP);
+  const windsDown = entry.windsDown ?? true;
+  // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it.
+  if (windsDown) interruption.install();
+  const ctx = processContext(entry.name, windsDown ? interruption : NEVER_STOP);
   const fail = (err: unknown): never => {
     const e = err as NodeJS.ErrnoException;
     const advice = loadFailureAdvice(e);

@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { DrainCommandConfig } from '../commands/drain.js';
 import type { PipelineCommandConfig } from '../commands/pipeline.js';
 import type { PrefillCommandConfig } from '../commands/prefill.js';
 import type { StressCommandConfig } from '../commands/stress.js';
@@ -13,6 +14,7 @@ import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, t
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
+import { parseDrainArgs } from './drain-options.js';
 import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 
 export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
@@ -28,7 +30,8 @@ const CPUS_TEXT = CPUS.length === CPUS[CPUS.length - 1] + 1 ? `0..${CPUS.length 
 export type BenchInvocation =
   | { pattern: 'prefill'; config: PrefillCommandConfig }
   | { pattern: 'pipeline'; config: PipelineCommandConfig }
-  | { pattern: 'stress'; config: StressCommandConfig };
+  | { pattern: 'stress'; config: StressCommandConfig }
+  | { pattern: 'drain'; config: DrainCommandConfig };
 
 interface RawOptions {
   events: number;
@@ -60,6 +63,7 @@ const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram
 export function buildCommand(): Command {
   return new Command('bench')
     .description('Measure reading a BPF ring buffer from Node.js: copy vs zero-copy view.')
+    .addHelpText('after', '\nOther command:\n  drain [options]  attach to a ring another program fills and report whether Node.js keeps up (bench drain --help)')
     .addOption(new Option('-n, --events <count>', 'events per run (k/M suffixes allowed)').argParser(count('-n/--events', 1, 1e12)).default(50_000))
     .addOption(new Option('--mode <mode>', 'consumer modes to measure').argParser(choice('--mode', MODE_CHOICES)).default('both'))
     .addOption(new Option('--event-size <bytes>', `whole sample size, header included (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(bytes('--event-size', MIN_EVENT_SIZE, MAX_EVENT_SIZE)).default(128))
@@ -147,6 +151,7 @@ function kebab(name: string): string {
 
 /** Parses argv (without node and script) into a validated invocation; throws CommanderError on bad input. */
 export function parseArgs(argv: string[]): BenchInvocation {
+  if (argv[0] === 'drain') return { pattern: 'drain', config: parseDrainArgs(argv.slice(1)) };
   const command = buildCommand()
     .exitOverride()
     .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });

@@ -146,7 +146,14 @@ function pinnedError(pinned: string, err: unknown): OpenRingError {
   switch (code) {
     case 'ENOENT': {
       const dir = nearestExisting(path.dirname(pinned));
-      const hint = dir && !onBpffs(dir) ? `; ${dir} is not on a BPF filesystem (mount one: mount -t bpf bpf ${dir})` : '';
+      // Suggest a mount only where one belongs (/sys/fs/bpf, or a folder named for it), never over "/".
+      const mountHere = dir !== undefined && /(^|\/)bpf[^/]*$/.test(dir);
+      const hint =
+        dir && !onBpffs(dir)
+          ? mountHere
+            ? `; ${dir} is not on a BPF filesystem (mount one: mount -t bpf bpf ${dir})`
+            : '; pins live on a BPF filesystem, usually /sys/fs/bpf'
+          : '';
       return new OpenRingError(`no pinned BPF object at ${pinned}${hint}`, code, options);
     }
     case 'EACCES': {
