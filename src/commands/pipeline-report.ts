@@ -16,10 +16,15 @@ export function pipelineFailures(runs: PipelineRun[]): string[] {
   return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
 }
 
+/** The stall watchdog's findings, one per stalled mode: reported apart from integrity (exit code 3, not 1). */
+export function pipelineStalls(runs: PipelineRun[]): string[] {
+  return runs.flatMap((r) => (r.result.stall ? [`${r.result.mode}: ${r.result.stall}`] : []));
+}
+
 /** `interruptedBy`: the signal that cut the run short, recorded as `"interrupted": {"signal": ...}` like prefill's. */
 export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string): string {
   const interrupted = interruptedBy ? { interrupted: { signal: interruptedBy } } : {};
-  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), ...interrupted }, null, 2);
+  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), stalls: pipelineStalls(runs), ...interrupted }, null, 2);
 }
 
 export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]): string {
@@ -45,7 +50,9 @@ export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]):
         (p.poll === 'epoll' ? `; ${r.epoll_waits} epoll waits, ${r.epoll_timeouts} timed out` : '') +
         (p.rate !== undefined ? `; latest chunk start ${formatNs(r.max_lateness_ns)} behind schedule` : ''),
     );
-    lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : 'integrity: verified (sequences, drops, checksum)'));
+    const unread = r.unread ? `; ${r.unread} events left unread in the ring at the stop, counted` : '';
+    lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : `integrity: verified (sequences, drops, checksum${unread})`));
+    if (r.stall) lines.push(''.padEnd(width) + `wake-ups: STALLED: ${r.stall}`);
   }
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@
 import { runPipeline } from '../runners/pipeline.js';
 import type { PipelineConfig } from '../shared/config.js';
 import { exitCode, interruptedBy, reportFailures, type CommandContext } from './context.js';
-import { formatPipelineJson, formatPipelineText, pipelineFailures, writeHistograms } from './pipeline-report.js';
+import { formatPipelineJson, formatPipelineText, pipelineFailures, pipelineStalls, writeHistograms } from './pipeline-report.js';
 
 export interface PipelineCommandConfig {
   run: PipelineConfig;
@@ -25,11 +25,15 @@ export async function runPipelineCommand(config: PipelineCommandConfig, ctx: Com
     if (!config.json) ctx.stdout(`latency histogram (.hgrm, values in ns): ${written.join(', ')}\n`);
   }
   if (interrupted) {
-    const note = `${interruptedBy(ctx.stop)}: the results above are partial (producers stopped, the ring drained and verified)\n`;
+    const note = runs.length
+      ? `${interruptedBy(ctx.stop)}: the results above are partial (producers stopped, the ring drained and verified)\n`
+      : `${interruptedBy(ctx.stop)} before the first run started: no results\n`;
     if (config.json) ctx.stderr(note);
     else ctx.stdout(note);
   }
   const failures = pipelineFailures(runs);
   reportFailures(ctx, failures);
-  return exitCode(failures.length > 0, ctx.stop);
+  const stalls = pipelineStalls(runs);
+  for (const s of stalls) ctx.stderr(`${ctx.name}: STALLED: ${s}\n`);
+  return exitCode(failures.length > 0, ctx.stop, stalls.length > 0);
 }

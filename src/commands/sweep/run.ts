@@ -34,7 +34,7 @@ export function runPoint(config: SweepConfig, producers: number, eventSize: numb
   const base = { event_size: eventSize, producers, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
-    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup }, stop);
+    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup }, stop).filter((r) => !r.drainCut);
     const summary = summarize(config.modes, runs);
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
