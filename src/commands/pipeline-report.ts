@@ -4,12 +4,13 @@
  * object `{"results": [...]}` with the ModeResult keys (plus the pipeline's).
  * Also writes --histogram files.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
 import { LATENCY_CLOCK } from '../runners/pipeline.js';
 import type { PipelineConfig } from '../shared/config.js';
 import type { PipelineRun } from '../shared/results.js';
 import { MODE_LABELS } from '../shared/types.js';
+import { writeOutputFile } from '../shared/output-file.js';
 import { formatMs, formatNs, human } from '../shared/units.js';
 
 export function pipelineFailures(runs: PipelineRun[]): string[] {
@@ -27,13 +28,15 @@ export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string):
   return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), stalls: pipelineStalls(runs), ...interrupted }, null, 2);
 }
 
-export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]): string {
+/** `chunkLoweredFrom`: the default chunk the CLI lowered to pace --rate (said in the header). */
+export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[], chunkLoweredFrom?: number): string {
   const p = config;
+  const lowered = chunkLoweredFrom === undefined ? '' : ` (the default ${chunkLoweredFrom} lowered so that --rate is paced over at least ${MIN_PACED_CHUNKS} test runs)`;
   const bound = [p.events !== undefined ? `${p.events} events` : '', p.durationMs !== undefined ? `${formatMs(p.durationMs)}` : ''].filter(Boolean).join(' or ');
   const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
   const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
   const lines = [
-    `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run, ${bound}, ${pace}; ` +
+    `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run${lowered}, ${bound}, ${pace}; ` +
       `${config.eventSize} B events, ring ${human(config.ringSize)}; consumer waits by ${wait}, wake-up ${p.wakeup}`,
     `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
   ];
@@ -57,13 +60,24 @@ export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]):
   return lines.join('\n');
 }
 
-/** Writes each run's .hgrm: FILE itself for one mode, FILE with .copy / .view before the extension for several. */
-export function writeHistograms(file: string, runs: PipelineRun[]): string[] {
+/**
+ * The file --histogram FILE writes for each mode: FILE itself for one mode;
+ * for several, FILE with .MODE before its extension (.hgrm if it has none).
+ * The CLI checks exactly these paths before the run (src/cli/options.ts).
+ */
+export function histogramTargets(file: string, modes: readonly string[]): string[] {
+  if (modes.length === 1) return [file];
+  const ext = path.extname(file);
+  return modes.map((mode) => `${file.slice(0, file.length - ext.length)}.${mode}${ext || '.hgrm'}`);
+}
+
+/** Writes each run's .hgrm to its mode's target (named by the modes asked for, also when a stop ran fewer). */
+export function writeHistograms(file: string, modes: readonly string[], runs: PipelineRun[]): string[] {
+  const targets = histogramTargets(file, modes);
   const written: string[] = [];
   for (const run of runs) {
-    const ext = path.extname(file);
-    const target = runs.length === 1 ? file : `${file.slice(0, file.length - ext.length)}.${run.result.mode}${ext || '.hgrm'}`;
-    fs.writeFileSync(target, run.hgrm);
+    const target = targets[modes.indexOf(run.result.mode)];
+    writeOutputFile(target, run.hgrm);
     written.push(target);
   }
   return written;

@@ -14,14 +14,16 @@ export interface PipelineCommandConfig {
   json: boolean;
   /** Write each mode's latency distribution as .hgrm text here (see writeHistograms). */
   histogramFile: string | undefined;
+  /** The default --chunk, when it was lowered so that --rate is paced over enough test runs (the header says so). */
+  chunkLoweredFrom?: number;
 }
 
 export async function runPipelineCommand(config: PipelineCommandConfig, ctx: CommandContext): Promise<number> {
   const runs = await runPipeline(config.run, ctx.stop);
   const interrupted = ctx.stop.requested() ? (ctx.stop.reason() ?? 'a signal') : undefined;
-  ctx.stdout((config.json ? formatPipelineJson(runs, interrupted) : formatPipelineText(config.run, runs)) + '\n');
+  ctx.stdout((config.json ? formatPipelineJson(runs, interrupted) : formatPipelineText(config.run, runs, config.chunkLoweredFrom)) + '\n');
   if (config.histogramFile) {
-    const written = writeHistograms(config.histogramFile, runs);
+    const written = writeHistograms(config.histogramFile, config.run.modes, runs);
     if (!config.json) ctx.stdout(`latency histogram (.hgrm, values in ns): ${written.join(', ')}\n`);
   }
   if (interrupted) {
