@@ -10,7 +10,10 @@
  *
  * Wakers are eventfds added edge-triggered (native/src/waker.cc): each wake()
  * ends one wait, also one that starts after the wake(), so there is no
- * lost-wake-up window and nothing to reset.
+ * lost-wake-up window and nothing to reset. A waker that was ever woken is
+ * reported once by a WaitSet it is added to afterwards (epoll looks at the
+ * fd's state when it is added), so a stop that came before a thread started
+ * waiting is not missed.
  */
 import { addon } from './addon.js';
 

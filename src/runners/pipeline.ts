@@ -107,9 +107,12 @@ async function runMode(
   // A stop ends the producers at once; the consumer drains what they made for
   // WIND_DOWN_MS and counts the rest, so the partial run is verified like any other.
   let cutTimer: NodeJS.Timeout | undefined;
+  let stopSeen: () => void = () => {};
+  const stopped = new Promise<true>((resolve) => (stopSeen = () => resolve(true)));
   const stopOnInterrupt = stop.onRequest(() => {
     control.requestStop();
     cutTimer = setTimeout(() => control.cut(), WIND_DOWN_MS);
+    stopSeen();
   });
   const consumerTask: ConsumerTask = {
     mode,
@@ -145,18 +148,20 @@ async function runMode(
   everything.catch(() => control.fail());
 
   try {
-    const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true)]);
+    const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true), stopped]);
+    if (stop.requested()) {
+      // Stopped during set-up: release nobody and measure nothing. The consumer
+      // may still be warming up: it is ended rather than waited for; the
+      // producers see the stop where they wait for the release.
+      control.requestStop();
+      await consumer.terminate();
+      await Promise.race([Promise.allSettled(producerRuns), poolFailure.catch(() => {})]);
+      return undefined;
+    }
     if (!ready) {
       control.fail();
       await everything; // rethrows the worker's own error, if one failed
       throw new Error(`only ${control.readyCount} of ${config.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
-    }
-    if (stop.requested()) {
-      // Stopped during set-up: release nobody. The workers see the stop and
-      // end without measuring anything (the consumer reports null).
-      control.requestStop();
-      await everything;
-      return undefined;
     }
     const startNs = process.hrtime.bigint();
     control.release(startNs);

@@ -59,6 +59,7 @@ export function outputProblem(file: string): string | undefined {
   try {
     stat = fs.statSync(target);
   } catch (err) {
+    if (code(err) === 'ENOTDIR') return 'is in a path whose parent is not a directory';
     if (code(err) !== 'ENOENT') return `cannot be looked at (${code(err)})`;
   }
   if (stat) {
@@ -104,6 +105,7 @@ export function makeDirectory(dir: string): string | undefined {
       if (!fs.statSync(d).isDirectory()) return `'${d}' is not a directory`;
       break;
     } catch (err) {
+      if (code(err) === 'ENOTDIR') return `'${d}' is under a file, not a directory`;
       if (code(err) !== 'ENOENT') return `'${d}' cannot be looked at (${code(err)})`;
       missing.push(d);
       if (path.dirname(d) === d) break;
