@@ -115,6 +115,8 @@ const CASES: Case[] = [
   { args: ['--producers', '1', '--consumer-cpu', '-1'], names: '--consumer-cpu' },
   { args: ['--producers', '1', '--producer-cpus', `0,${NO_SUCH_CPU}`], names: '--producer-cpus' },
   { args: ['--producers', '1', '--producer-cpus', '0,,1'], names: '--producer-cpus' },
+  // more CPUs than producers: some would be ignored
+  { args: ['--producers', '1', '--producer-cpus', '0,0'], names: '--producer-cpus' },
   // --stress: needs --producers and --duration
   { args: ['--stress'], names: '--stress' },
   { args: ['--stress', '--producers', '2'], names: '--stress' },

@@ -280,11 +280,12 @@ test('SIGINT during a 1,000,000-event test run of 3 KiB events: the producer is 
 });
 
 test('SIGINT during a prefill drain in a native mode: cut in time too', { skip, timeout: 60_000 }, async () => {
-  const child = start(['-n', '30M', '--event-size', '16', '--ring-size', '1G', '--mode', 'native', '--runs', '3', '--warmup', '0']);
+  // The slowest native drain there is: a full 1 GiB ring of 16 B events, each copied (about 0.5 s here).
+  const child = start(['-n', '44M', '--event-size', '16', '--ring-size', '1G', '--mode', 'native-copy', '--runs', '3', '--warmup', '0']);
   const held = await waitForLoad(child);
-  await waitForCounter(child, bssMapId(held.maps), (n) => n === 30_000_000, 40_000);
+  await waitForCounter(child, bssMapId(held.maps), (n) => n === 44_000_000, 40_000);
   await interruptAndCheck(child, held, 'SIGINT');
-  assert.match(child.stdout, /the drain of native round 0 was still running when the wind-down time ran out/);
+  assert.match(child.stdout, /the drain of native-copy round 0 was still running when the wind-down time ran out/);
 });
 
 test('SIGSTOP for 1 s during a paced pipeline: reported as a stall (exit 3), the data verified (issue 10, 7)', { skip, timeout: 60_000 }, async () => {

@@ -18,7 +18,7 @@ import type { SweepPoint } from '../src/commands/sweep/run.js';
 import { kernelSkip } from './helpers/kernel.js';
 
 const dist = path.resolve(__dirname, '..', 'src');
-const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8' });
+const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8', timeout: 120_000 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rbb-sweep-'));
 
 test('--sizes: ranges with steps and lists, sorted, without repeats', () => {

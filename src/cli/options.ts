@@ -136,6 +136,9 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) runs ${PIPELINE_MODES.join(', ')}, not ${unsupported}`);
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
+  // Shorter lists cycle; a longer one would have CPUs nobody is pinned to.
+  if (raw.producerCpus && raw.producerCpus.length > producers)
+    throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
   return {
     modes,
     eventSize: raw.eventSize,
