@@ -64,7 +64,8 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   });
   // A producer thread that cannot start (EMFILE, EAGAIN) is an 'error' on the
   // pool, not on any task: without a listener it would crash the process.
-  const poolFailure = new Promise<never>((_, reject) => pool.once('error', (err: Error) => reject(new Error(`a producer thread failed to start: ${err.message}`))));
+  // 'on', not 'once': a second thread failing must not find the pool without a listener.
+  const poolFailure = new Promise<never>((_, reject) => pool.on('error', (err: Error) => reject(new Error(`a producer thread failed to start: ${err.message}`))));
   poolFailure.catch(() => {});
   try {
     const runs: PipelineRun[] = [];
@@ -85,7 +86,9 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     }
     return runs;
   } finally {
-    await pool.destroy();
+    // A pool whose threads failed to start rejects destroy() with that same
+    // error: it must not replace the run's own outcome.
+    await pool.destroy().catch(() => {});
     session.close();
   }
 }
