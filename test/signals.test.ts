@@ -183,19 +183,19 @@ test('SIGINT during a prefill fill: the fill stops, what it made is drained and 
 });
 
 test('SIGTERM during a long prefill drain: the drain is cut after the wind-down, completed runs are reported in time', { skip, timeout: 60_000 }, async () => {
-  // Large events in copy mode: a drain is about a second of user-space time; the fill is short.
-  const child = start(['-n', '300k', '--event-size', '2048', '--ring-size', '1G', '--mode', 'copy', '--runs', '20', '--warmup', '0']);
+  // 20 million 16 B events in copy mode: a drain is about a second of user-space time.
+  const child = start(['-n', '20M', '--event-size', '16', '--ring-size', '1G', '--mode', 'copy', '--runs', '20', '--warmup', '0']);
   const held = await waitForLoad(child);
   const bss = bssMapId(held.maps);
   // The second fill is complete (the counter restarts at 0 for every fill), so
   // one run is complete and the second drain is running.
-  await waitForCounter(child, bss, (n) => n === 300_000);
-  await waitForCounter(child, bss, (n) => n < 300_000);
-  await waitForCounter(child, bss, (n) => n === 300_000);
+  await waitForCounter(child, bss, (n) => n === 20_000_000, 40_000);
+  await waitForCounter(child, bss, (n) => n < 20_000_000, 40_000);
+  await waitForCounter(child, bss, (n) => n === 20_000_000, 40_000);
   await interruptAndCheck(child, held, 'SIGTERM');
   assert.match(child.stdout, /INTERRUPTED by SIGTERM after [1-9]\d* of 20 runs/);
   assert.match(child.stdout, /the drain of copy round \d+ was still running when the wind-down time ran out: cut short, not measured/);
-  assert.match(child.stdout, /read-into \(copy\): +300000 events/, 'the completed run is reported');
+  assert.match(child.stdout, /read-into \(copy\): +20000000 events/, 'the completed run is reported');
 });
 
 test('SIGINT right after the load: stops before or during the first fill, exits cleanly', { skip, timeout: 60_000 }, async () => {
