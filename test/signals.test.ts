@@ -21,6 +21,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { missingPrivileges } from '../src/shared/privileges.js';
+import { bpffsSkip } from './helpers/bpffs.js';
+import { ProducerProcess } from './helpers/producer-process.js';
 
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const skip = missingPrivileges() ?? false;
@@ -304,4 +306,23 @@ test('SIGSTOP for 1 s during a paced pipeline: reported as a stall (exit 3), the
   assert.match(child.stderr, /^bench: STALLED: view: stall watchdog/m);
   assert.doesNotMatch(child.stderr, /FAILED|integrity/);
   await assertGone(held);
+});
+
+test('SIGINT to bench drain waiting with --read-timeout 60s on a ring nobody wakes: results within 0.5 s', { skip: skip || bpffsSkip(), timeout: 60_000 }, async () => {
+  // A separate process's ring, filled without wake-ups: the drain sleeps in epoll_wait on the main thread.
+  const producer = await ProducerProcess.start({ eventSize: 200, ringSize: 1 << 22, submitFlags: 1 });
+  try {
+    const child = start(['drain', '--pinned', producer.pin, '--read-timeout', '60s']);
+    await sleep(1000);
+    await producer.produce(1000);
+    await sleep(300);
+    const sent = performance.now();
+    child.proc.kill('SIGINT');
+    const { code } = await child.exited;
+    assert.equal(code, 130, child.stderr);
+    assert.ok(child.interruptedAt !== undefined && child.interruptedAt - sent <= REPORT_BUDGET_MS, `INTERRUPTED ${((child.interruptedAt ?? NaN) - sent).toFixed(0)} ms after the signal`);
+    assert.doesNotMatch(child.stderr, /^\s+at /m);
+  } finally {
+    await producer.stop();
+  }
 });
