@@ -52,9 +52,13 @@ Napi::Value MappedSharedArrayBuffer(Napi::Env env, void* addr, size_t len);
 int OpenWakerFd();
 void WakeFd(int fd);
 
-// signals.cc: true once an interrupted run's wind-down budget has run out; a
-// native drain stops at its next record.
-bool CutRequested();
+// signals.cc: 1 once an interrupted run's wind-down budget has run out; a
+// native drain stops at its next record. Hidden and read inline, so the
+// per-record check in the native consumers is one PC-relative load and a
+// branch (callgrind, instructions per 16 B record in the callback: native
+// 62 -> 65, native-copy 75 -> 80; an out-of-line call cost 13).
+extern int32_t g_drain_cut __attribute__((visibility("hidden")));
+inline bool CutRequested() { return __atomic_load_n(&g_drain_cut, __ATOMIC_RELAXED) != 0; }
 
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.

@@ -90,6 +90,7 @@ void SleepMs(int32_t ms) {
 void Cut() {
   std::lock_guard<std::mutex> lock(g_section_mu);
   __atomic_store_n(&g_words[kCut], 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&g_drain_cut, 1, __ATOMIC_SEQ_CST);
   if (g_section_isolate && !g_section_terminated) {
     g_section_isolate->TerminateExecution();
     g_section_terminated = true;
@@ -252,7 +253,7 @@ Napi::Value InterruptThreads(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-bool CutRequested() { return __atomic_load_n(&g_words[kCut], __ATOMIC_RELAXED) != 0; }
+int32_t g_drain_cut = 0;
 
 void InitSignals(Napi::Env env, Napi::Object exports) {
   exports.Set("interruptFlags", Napi::Function::New(env, InterruptFlags, "interruptFlags"));
