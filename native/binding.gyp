@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ringbuf_bench",
-      "sources": ["src/addon.cc", "src/bpf_object.cc", "src/bpf_map.cc", "src/ring_mapping.cc", "src/fd_watcher.cc", "src/syscalls.cc", "src/native_consumer.cc", "src/signals.cc", "src/syscall_trigger.cc", "src/perf_buffer.cc", "src/native_perf_consumer.cc", "src/sink_result.cc"],
+      "sources": ["src/addon.cc", "src/bpf_object.cc", "src/bpf_map.cc", "src/ring_mapping.cc", "src/fd_watcher.cc", "src/syscalls.cc", "src/native_consumer.cc", "src/signals.cc", "src/syscall_trigger.cc", "src/perf_buffer.cc", "src/native_perf_consumer.cc", "src/sink_result.cc", "src/waker.cc"],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include\")",
         "../bpf"

@@ -5,14 +5,16 @@
  * the concurrent pipeline; with --stress the stress cycle; `bench drain`
  * attaches to a ring another program fills. Exit codes: 0
  * verified, 1 a run failed verification or the kernel refused, 2 bad input,
- * 128 + signal number after SIGINT/SIGTERM (partial results printed).
+ * 3 verified but the consumer stalled (the watchdog), 128 + signal number
+ * after SIGINT/SIGTERM (partial results printed), 141 stdout closed.
  */
 import { main } from './cli/main.js';
 import { parseArgs, type BenchInvocation } from './cli/options.js';
+import { ringMappingBytes } from './cli/limits.js';
 import { runDrainCommand } from './commands/drain.js';
 import { runPipelineCommand } from './commands/pipeline.js';
 import { runPrefillCommand } from './commands/prefill.js';
-import { runStressCommand } from './commands/stress.js';
+import { runStressCommand, STRESS_MAPPED_BYTES } from './commands/stress.js';
 import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
 
 main<BenchInvocation>({
@@ -20,6 +22,19 @@ main<BenchInvocation>({
   parse: parseArgs,
   // drain opens a ring someone else loaded: no program of ours, so none of its privileges (opening says what it lacks).
   preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges() ?? kernelTooOld())),
+  resources: (invocation) => {
+    switch (invocation.pattern) {
+      case 'prefill':
+        return { threads: 0, mappedBytes: ringMappingBytes(invocation.config.run.ringSize, invocation.config.run.modes) };
+      case 'pipeline':
+        return { threads: invocation.config.run.producers + 1, mappedBytes: ringMappingBytes(invocation.config.run.ringSize, invocation.config.run.modes) };
+      case 'stress':
+        return { threads: invocation.config.run.producers + 1, mappedBytes: STRESS_MAPPED_BYTES };
+      case 'drain':
+        // Someone else's ring, its size known once opened: the check is for descriptors only.
+        return { threads: 0, mappedBytes: 0 };
+    }
+  },
   run: (invocation, ctx) => {
     switch (invocation.pattern) {
       case 'prefill':

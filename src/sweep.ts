@@ -4,10 +4,18 @@
  *   node dist/sweep.js --sizes 16..2048:16 --modes all --out results/
  * writes results/sweep.json and results/sweep.csv (rewritten after every
  * point); plot them with dist/plot.js. Exit codes as bench: 0 all verified,
- * 1 a run failed verification or the kernel refused, 2 bad input.
+ * 1 a run failed verification or the kernel refused, 2 bad input, 3 a
+ * pipeline point stalled, 128 + signal when stopped (completed points kept).
  */
+import { ringMappingBytes } from './cli/limits.js';
 import { main } from './cli/main.js';
 import { parseSweepArgs } from './cli/sweep-options.js';
 import { runSweepCommand } from './commands/sweep/index.js';
 
-main({ name: 'sweep', parse: parseSweepArgs, run: runSweepCommand });
+main({
+  name: 'sweep',
+  parse: parseSweepArgs,
+  // Pipeline points run as child processes, which check their own limits.
+  resources: (config) => ({ threads: 0, mappedBytes: ringMappingBytes(config.ringSize, config.modes) }),
+  run: runSweepCommand,
+});

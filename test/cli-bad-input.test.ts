@@ -25,6 +25,10 @@ interface Case {
 // A CPU id outside this machine's CPUs, counted independently of the CLI.
 const NO_SUCH_CPU = String(os.cpus().length);
 const MISSING_DIR = path.join(os.tmpdir(), `no-such-dir-${process.pid}`, 'latency.hgrm');
+// --histogram FILE with two modes writes FILE.copy.hgrm and FILE.view.hgrm: make one of them a directory.
+const HGRM_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'rbb-hgrm-'));
+fs.mkdirSync(path.join(HGRM_DIR, 'h.copy.hgrm'));
+const LONG_NAME = path.join(HGRM_DIR, `${'n'.repeat(260)}.hgrm`);
 
 const CASES: Case[] = [
   // -n / --events: type, range, and more than fits the ring in a prefill
@@ -85,14 +89,34 @@ const CASES: Case[] = [
   // --poll, --wakeup: unknown choices
   { args: ['--producers', '1', '--poll', 'busy'], names: '--poll' },
   { args: ['--producers', '1', '--wakeup', 'always'], names: '--wakeup' },
-  // --histogram: where it could not be written
+  // --histogram: where it could not be written, checked on every file it writes (issue 10, 3)
   { args: ['--producers', '1', '--histogram', MISSING_DIR], names: '--histogram' },
   { args: ['--producers', '1', '--histogram', os.tmpdir()], names: '--histogram' },
+  { args: ['--producers', '1', '-n', '1000', '--ring-size', '1M', '--histogram', path.join(HGRM_DIR, 'h.hgrm')], names: 'h.copy.hgrm' },
+  { args: ['--producers', '1', '--mode', 'view', '--histogram', LONG_NAME], names: '--histogram' },
+  { args: ['--producers', '1', '--mode', 'view', '--histogram', '/proc/version'], names: '--histogram' },
+  { args: ['--producers', '1', '--histogram', '/dev/full'], names: '--histogram' },
+  { args: ['--producers', '1', '--mode', 'view', '--histogram', '/dev/full'], names: '--histogram' },
+  // --rate the pacing cannot honour with this --chunk, or fewer than one event per producer (issue 10, 4)
+  { args: ['--producers', '2', '--rate', '500', '--duration', '1s', '--chunk', '1000'], names: '--chunk' },
+  { args: ['--producers', '1', '--rate', '1', '--duration', '2s', '--chunk', '1000'], names: '--chunk' },
+  { args: ['--producers', '2', '--rate', '2', '--duration', '100ms'], names: '--rate' },
+  // the pipeline runs copy and view only
+  { args: ['--producers', '2', '--mode', 'native'], names: '--mode' },
+  // --read-timeout means nothing to the prefill, which never waits
+  { args: ['--read-timeout', '2s'], names: '--read-timeout' },
+  // a flag given twice: commander kept the last one silently (issue 10, 9)
+  { args: ['--mode', 'copy', '--mode', 'view'], names: '--mode' },
+  { args: ['-n', '5', '--events', '6'], names: '--events' },
+  { args: ['--json', '--json'], names: '--json' },
+  { args: ['--producers', '1', '--rate', '1k', '--rate', '2k'], names: '--rate' },
   // --consumer-cpu, --producer-cpus: CPUs that do not exist here
   { args: ['--producers', '1', '--consumer-cpu', NO_SUCH_CPU], names: '--consumer-cpu' },
   { args: ['--producers', '1', '--consumer-cpu', '-1'], names: '--consumer-cpu' },
   { args: ['--producers', '1', '--producer-cpus', `0,${NO_SUCH_CPU}`], names: '--producer-cpus' },
   { args: ['--producers', '1', '--producer-cpus', '0,,1'], names: '--producer-cpus' },
+  // more CPUs than producers: some would be ignored
+  { args: ['--producers', '1', '--producer-cpus', '0,0'], names: '--producer-cpus' },
   // --stress: needs --producers and --duration
   { args: ['--stress'], names: '--stress' },
   { args: ['--stress', '--producers', '2'], names: '--stress' },
@@ -138,5 +162,33 @@ for (const c of CASES) {
     assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
     assert.doesNotMatch(r.stderr, /Error:|TypeError|RangeError/, 'no raw exception text');
     if (r.bpfCalls !== undefined) assert.equal(r.bpfCalls, 0, 'no bpf() system call: nothing was loaded');
+  });
+}
+
+test('a very long bad value is cut when echoed: one short line (issue 10, 9)', () => {
+  for (const args of [['--mode', 'x'.repeat(130_000)], [`--${'y'.repeat(50_000)}`], ['--histogram', `/tmp/${'z'.repeat(100_000)}`, '--producers', '1']]) {
+    const r = runCli(args);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+    assert.ok(r.stderr.length < 1000, `stderr is ${r.stderr.length} characters`);
+    assert.match(r.stderr, /\(\d{5,6} characters\)/, 'says how long the value was');
+  }
+});
+
+test('counts with decimal suffixes are exact: -n 8.2M and -n 1.005k are integers (issue 10, 8)', () => {
+  // Good input that the kernel would take; refused only by the ring check, whose message shows the parsed count.
+  const big = runCli(['-n', '8.2M', '--ring-size', '4K']);
+  assert.equal(big.status, 2);
+  assert.match(big.stderr, /-n\/--events: 8200000 events/);
+  const small = runCli(['-n', '1.005k', '--ring-size', '4K']);
+  assert.match(small.stderr, /-n\/--events: 1005 events/);
+});
+
+for (const [script, name] of [['bench.js', 'bench'], ['sweep.js', 'sweep'], ['plot.js', 'plot']]) {
+  test(`${name} --version prints the package and version, exit 0, nothing loaded`, () => {
+    const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', 'src', script), '--version'], { encoding: 'utf8' });
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { name: string; version: string };
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${pkg.name} ${pkg.version}\n`);
   });
 }

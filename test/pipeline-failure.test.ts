@@ -5,6 +5,8 @@
  * would refuse it earlier, so the config is edited after parsing).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseArgs } from '../src/cli/options.js';
 import { runPipeline } from '../src/runners/pipeline.js';
@@ -32,4 +34,23 @@ test('a consumer that fails stops the run with an error naming it', { skip: kern
   const t0 = performance.now();
   await assert.rejects(runPipeline(config((p) => (p.consumerCpu = 100_000))), /^Error: consumer \(copy\) failed: setAffinity: cpu out of range$/);
   assert.ok(performance.now() - t0 < 10_000, 'the failure took too long to stop the run');
+});
+
+test('a producer thread that cannot start (EMFILE under ulimit -n) fails the run with that reason, promptly, without crashing', { skip: kernelSkip, timeout: 60_000 }, () => {
+  // The runner on its own (the CLI would refuse this limit up front): piscina
+  // reports the thread as an 'error' on the pool, which crashed the process
+  // with a stack trace, and its destroy() then hid the reason.
+  const runner = path.resolve(__dirname, '..', 'src', 'runners', 'pipeline.js');
+  const script = `
+    const { runPipeline } = require(${JSON.stringify(runner)});
+    const config = { modes: ['view'], eventSize: 128, ringSize: 1 << 20, batch: 1, readTimeoutMs: 100, producers: 4, chunk: 1000,
+      events: 10000, durationMs: undefined, rate: undefined, poll: 'epoll', wakeup: 'adaptive', consumerCpu: undefined, producerCpus: undefined };
+    runPipeline(config).then(() => console.log('resolved'), (e) => console.log('rejected: ' + e.message));
+  `;
+  const t0 = performance.now();
+  const r = spawnSync('bash', ['-c', 'ulimit -n 30; exec "$0" -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 50_000 });
+  assert.equal(r.status, 0, r.stderr);
+  // Whatever runs out first (piscina failing the waiting task, the pool's error, the run's waker): each names the cause.
+  assert.match(r.stdout.trim(), /^rejected: (producer \d+ failed: |a producer thread failed to start: |eventfd\(waker\): ).*EMFILE/);
+  assert.ok(performance.now() - t0 < 10_000);
 });

@@ -31,11 +31,14 @@ test('70 steps of the cycle cover every size, both pipeline modes, every wake-up
   assert.equal(pairs.size, STRESS_SIZES.length * 2);
 });
 
-test('exit code: 0 verified, 1 on any failure or an accounting mismatch, 128 + signal when stopped', () => {
+test('exit code: 0 verified, 1 on any failure or an accounting mismatch, 3 on a stall, 128 + signal when stopped', () => {
   const ok = { ...newTotals(), consumed: 10, dropped: 5, produced: 15 };
   assert.equal(stressExitCode({ totals: ok }, NEVER_STOP), 0);
   assert.equal(stressExitCode({ totals: { ...ok, failures: ['x'] } }, NEVER_STOP), 1);
   assert.equal(stressExitCode({ totals: { ...ok, produced: 16 } }, NEVER_STOP), 1);
+  assert.equal(stressExitCode({ totals: { ...ok, produced: 16, unread: 1 } }, NEVER_STOP), 0, 'events a stop left unread are accounted for');
+  assert.equal(stressExitCode({ totals: { ...ok, stalls: ['x'] } }, NEVER_STOP), 3, 'a stall is not an integrity failure');
+  assert.equal(stressExitCode({ totals: { ...ok, stalls: ['x'], failures: ['y'] } }, NEVER_STOP), 1);
   const stopped = new StopController();
   stopped.stop('SIGTERM');
   assert.equal(stressExitCode({ totals: ok }, stopped), 143, 'a verified run stopped by SIGTERM exits 128 + 15');

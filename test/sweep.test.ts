@@ -18,7 +18,7 @@ import type { SweepPoint } from '../src/commands/sweep/run.js';
 import { kernelSkip } from './helpers/kernel.js';
 
 const dist = path.resolve(__dirname, '..', 'src');
-const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8' });
+const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8', timeout: 120_000 });
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rbb-sweep-'));
 
 test('--sizes: ranges with steps and lists, sorted, without repeats', () => {
@@ -39,12 +39,63 @@ test('sweep: bad input is one line naming the flag, exit 2, before anything is l
     [['--sizes', '2048', '-n', '1M', '--ring-size', '4M'], '-n/--events'],
     // 24 B samples are 32-byte records: 64 MiB of them is exactly the ring, one more than it holds.
     [['--sizes', '24', '--bytes-per-run', '64M', '--ring-size', '64M'], '--bytes-per-run'],
+    // Points with 2 producers run the pipeline, which has no native mode: every point would fail (issue 10, 6).
+    [['--sizes', '64', '--producers', '2', '--modes', 'native'], '--modes'],
+    [['--sizes', '64', '--producers', '1,2', '--modes', 'native-copy'], '--modes'],
+    // One of the two would be ignored.
+    [['--sizes', '64', '-n', '100', '--bytes-per-run', '1M'], '--bytes-per-run'],
+    // An output folder that cannot be made (Node's recursive mkdir spun forever here), or that is a file.
+    [['--sizes', '64', '--out', '/proc/rbb-sweep'], '--out'],
+    [['--sizes', '64', '--out', '/etc/hostname'], '--out'],
+    // Given twice.
+    [['--sizes', '64', '--sizes', '128'], '--sizes'],
   ] as [string[], string][]) {
     const r = node('sweep.js', args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(r.stderr.includes(flag), r.stderr);
     assert.equal(r.stdout, '');
+  }
+});
+
+test('plot: an input it cannot plot is bad input, one line naming the file, exit 2 (issue 10, 6)', () => {
+  const dir = tmp();
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const out = path.join(dir, 'report.html');
+  for (const input of [
+    write('null.json', 'null'),
+    write('array.json', '[1, 2]'),
+    write('text.json', 'not json at all'),
+    write('shape.json', '{"points": [{"results": [{"mode": 1}]}]}'),
+    write('empty.hgrm', '#[Mean = 0]\n'),
+    path.join(dir, 'missing.json'),
+  ]) {
+    const r = node('plot.js', [input, '-o', out]);
+    assert.equal(r.status, 2, `${input}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(input), `names ${input}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /TypeError|^\s+at /m);
+    assert.ok(!fs.existsSync(out), 'no report written');
+  }
+});
+
+test('plot: -o is checked before anything is read: its folder, every SVG it may write, --title only for HTML', () => {
+  const dir = tmp();
+  fs.writeFileSync(path.join(dir, 'r.json'), JSON.stringify({ results: [{ mode: 'view', event_size: 64, mevents_per_s: 1 }] }));
+  fs.mkdirSync(path.join(dir, 'c-latency.svg'));
+  for (const [args, flag] of [
+    [['-o', '/proc/rbb-plot/report.html'], '-o/--output'],
+    [['-o', path.join(dir, 'c.svg')], 'c-latency.svg'],
+    [['-o', path.join(dir, 'd.svg'), '--title', 'x'], '--title'],
+    [['-o', path.join(dir, 'a.html'), '-o', path.join(dir, 'b.html')], '--output'],
+  ] as [string[], string][]) {
+    const r = node('plot.js', [path.join(dir, 'r.json'), ...args]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(flag), r.stderr);
   }
 });
 

@@ -88,6 +88,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rbb::InitSyscallTrigger(env, exports);
   rbb::InitPerfBuffer(env, exports);
   rbb::InitNativePerfConsumer(env, exports);
+  rbb::InitWaker(env, exports);
   exports.Set("contract", rbb::Contract(env));
   return exports;
 }

@@ -39,16 +39,23 @@
 namespace rbb {
 namespace {
 
-// ring-reader.ts's EMPTY and BUSY.
+// ring-reader.ts's EMPTY and BUSY, and CUT: an interrupted run's wind-down
+// budget ran out (signals.cc) and the drain stopped before the ring was empty.
 constexpr int kEmpty = -1;
 constexpr int kBusy = -2;
+constexpr int kCut = -3;
 
+// A callback that returns < 0 makes ring_buffer__consume() publish the position
+// so far and return that value (libbpf src/ringbuf.c ringbuf_process_ring).
+// The check is one relaxed load of a word that stays in cache.
 int SampleInPlace(void* ctx, void* data, size_t size) {
+  if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
   Accept(static_cast<SinkState*>(ctx), static_cast<const uint8_t*>(data), static_cast<uint32_t>(size));
   return 0;
 }
 
 int SampleCopy(void* ctx, void* data, size_t size) {
+  if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
   SinkState* s = static_cast<SinkState*>(ctx);
   uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
   std::memcpy(copy, data, size);
@@ -60,7 +67,8 @@ int SampleCopy(void* ctx, void* data, size_t size) {
 //   begin(startSeq)   resets the checksum and counters; startSeq: each
 //                     producer's next sequence number (64 numbers)
 //   consume()         ring_buffer__consume() until the ring is empty or the
-//                     next record is busy; returns EMPTY (-1) or BUSY (-2)
+//                     next record is busy; returns EMPTY (-1) or BUSY (-2), or
+//                     CUT (-3) when an interrupted run's wind-down ran out
 //   result()          { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
 //   close()           ring_buffer__free(): unmaps libbpf's mappings of the ring
 class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
@@ -110,7 +118,9 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   Napi::Value Consume(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!rb_) throw Napi::Error::New(env, "NativeConsumer: closed");
-    if (ring_buffer__consume(rb_) < 0) throw ErrnoError(env, "ring_buffer__consume", errno);
+    int n = ring_buffer__consume(rb_);
+    if (n == -ECANCELED) return Napi::Number::New(env, kCut);
+    if (n < 0) throw ErrnoError(env, "ring_buffer__consume", -n);
     uint64_t consumer = __atomic_load_n(static_cast<uint64_t*>(consumer_page_), __ATOMIC_ACQUIRE);
     uint64_t producer = __atomic_load_n(static_cast<uint64_t*>(producer_page_), __ATOMIC_ACQUIRE);
     return Napi::Number::New(env, consumer == producer ? kEmpty : kBusy);

@@ -32,8 +32,14 @@ Napi::Value TestRun(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Tags epollWait() reports: the ring fd's is fixed here; epollAdd() callers
+// pick their own bits (src/lib/waker.ts names them).
+constexpr uint32_t kTagRing = 1;
+constexpr uint32_t kTagMax = 1u << 30;
+
 // epollOpen(ringFd) -> epfd. The ring fd is readable when the kernel has
-// signalled new data (adaptive or forced wake-up; never with BPF_RB_NO_WAKEUP).
+// signalled new data (adaptive or forced wake-up; never with BPF_RB_NO_WAKEUP);
+// epollWait() reports it as tag 1.
 Napi::Value EpollOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int ring_fd = static_cast<int>(IntArg(info, 0, "ringFd"));
@@ -41,6 +47,7 @@ Napi::Value EpollOpen(const Napi::CallbackInfo& info) {
   if (epfd < 0) throw ErrnoError(env, "epoll_create1", errno);
   epoll_event ev = {};
   ev.events = EPOLLIN;
+  ev.data.u32 = kTagRing;
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, ring_fd, &ev)) {
     int err = errno;
     close(epfd);
@@ -49,17 +56,38 @@ Napi::Value EpollOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, epfd);
 }
 
-// epollWait(epfd, timeoutMs) -> number of ready fds (0 on timeout). Blocks the
-// calling thread: call it from the consumer worker, not the main thread.
+// epollAdd(epfd, fd, tag): adds fd (a waker, waker.cc) to the set,
+// edge-triggered: epollWait() reports `tag` once per wake-up of fd.
+Napi::Value EpollAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int epfd = static_cast<int>(IntArg(info, 0, "epfd"));
+  int fd = static_cast<int>(IntArg(info, 1, "fd"));
+  int64_t tag = IntArg(info, 2, "tag");
+  if (tag <= kTagRing || tag > kTagMax || (tag & (tag - 1)) != 0)
+    throw Napi::RangeError::New(env, "epollAdd: tag must be a bit from 2 to 2^30");
+  epoll_event ev = {};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u32 = static_cast<uint32_t>(tag);
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) throw ErrnoError(env, "epoll_ctl(EPOLL_CTL_ADD)", errno);
+  return env.Undefined();
+}
+
+// epollWait(epfd, timeoutMs) -> the OR of the ready fds' tags; 0 when the
+// timeout passed or a signal cut the wait short (EINTR: the caller re-checks
+// its stop flag). With only the ring in the set that is 1 or 0, the number of
+// ready fds as before. Blocks the calling thread: call it from a worker, not
+// the main thread.
 Napi::Value EpollWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int epfd = static_cast<int>(IntArg(info, 0, "epfd"));
   int timeout = static_cast<int>(IntArg(info, 1, "timeoutMs"));
-  epoll_event ev;
-  int n = epoll_wait(epfd, &ev, 1, timeout);
-  if (n < 0 && errno == EINTR) n = 0;  // a signal: let the caller re-check its stop flag
+  epoll_event ev[8];
+  int n = epoll_wait(epfd, ev, 8, timeout);
+  if (n < 0 && errno == EINTR) n = 0;
   if (n < 0) throw ErrnoError(env, "epoll_wait", errno);
-  return Napi::Number::New(env, n);
+  uint32_t tags = 0;
+  for (int i = 0; i < n; i++) tags |= ev[i].data.u32;
+  return Napi::Number::New(env, tags);
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -88,6 +116,7 @@ Napi::Value PageSize(const Napi::CallbackInfo& info) {
 void InitSyscalls(Napi::Env env, Napi::Object exports) {
   exports.Set("testRun", Napi::Function::New(env, TestRun, "testRun"));
   exports.Set("epollOpen", Napi::Function::New(env, EpollOpen, "epollOpen"));
+  exports.Set("epollAdd", Napi::Function::New(env, EpollAdd, "epollAdd"));
   exports.Set("epollWait", Napi::Function::New(env, EpollWait, "epollWait"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity, "setAffinity"));

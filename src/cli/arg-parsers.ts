@@ -7,15 +7,27 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { outputProblem } from '../shared/output-file.js';
 import { formatMs, human } from '../shared/units.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * The decimal `digits` ("8.2") times `scale` (1e6), exactly when the result
+ * is an integer: 82 * 1e6 / 10, both exact integers, so the one rounding of
+ * the division lands on 8200000 (8.2 * 1e6 in floating point is
+ * 8199999.999999999, which is not an integer).
+ */
+export function scaledDecimal(digits: string, scale: number): number {
+  const [whole, fraction = ''] = digits.split('.');
+  return (Number(whole + fraction) * scale) / 10 ** fraction.length;
+}
 
 /** "1.5M" style counts: an integer with an optional k/M (decimal: 1e3, 1e6) suffix. */
 export function count(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {
     const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(value.trim().replace(/_/g, ''));
-    const n = m ? Number(m[1]) * (m[2] ? (m[2].toLowerCase() === 'k' ? 1e3 : 1e6) : 1) : NaN;
+    const n = m ? scaledDecimal(m[1], m[2] ? (m[2].toLowerCase() === 'k' ? 1e3 : 1e6) : 1) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max)
       throw new InvalidArgumentError(`${flag} must be an integer from ${fmt(min)} to ${fmt(max)}, got '${value}'`);
     return n;
@@ -45,7 +57,7 @@ export function duration(flag: string, minMs: number, maxMs: number, bareMs = fa
   const scale: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
   return (value) => {
     const m = (bareMs ? /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/ : /^(\d+(?:\.\d+)?)(ms|s|m|h)$/).exec(value.trim());
-    const ms = m ? Number(m[1]) * scale[m[2] ?? 'ms'] : NaN;
+    const ms = m ? scaledDecimal(m[1], scale[m[2] ?? 'ms']) : NaN;
     if (!Number.isFinite(ms) || ms < minMs || ms > maxMs)
       throw new InvalidArgumentError(
         `${flag} must be a duration ${bareMs ? '(ms, s, m, h; a bare number is ms)' : 'with a unit (ms, s, m, h)'} ` +
@@ -115,26 +127,25 @@ export function cpuList(flag: string, allowed: readonly number[]): (value: strin
 }
 
 /**
- * An output file: the path must not be a directory and its directory must
- * exist and be writable, checked now so a long run does not fail at the end.
+ * An output file flag: the path given must be writable (src/shared/output-file.ts),
+ * checked now so a long run does not fail at the end. Flags that write files
+ * derived from it (--histogram with several modes) check those with
+ * checkOutputFiles once the modes are known.
  */
 export function outputFile(flag: string): (value: string) => string {
   return (value) => {
-    const target = path.resolve(value);
-    let problem: string | undefined;
-    if (value.trim() === '') problem = 'is empty';
-    else if (fs.existsSync(target) && fs.statSync(target).isDirectory()) problem = 'is a directory';
-    else {
-      try {
-        fs.accessSync(path.dirname(target), fs.constants.W_OK);
-        if (fs.existsSync(target)) fs.accessSync(target, fs.constants.W_OK);
-      } catch (err) {
-        problem = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `is in a directory that does not exist` : 'is not writable';
-      }
-    }
-    if (problem) throw new InvalidArgumentError(`${flag} must be a writable file path: '${value}' ${problem}`);
-    return target;
+    checkOutputFiles(flag, value, [value]);
+    return path.resolve(value);
   };
+}
+
+/** Refuses (exit 2) unless every one of `files`, the files `flag value` makes the run write, can be written. */
+export function checkOutputFiles(flag: string, value: string, files: readonly string[]): void {
+  for (const file of files) {
+    const problem = outputProblem(file);
+    if (problem)
+      throw new InvalidArgumentError(`${flag} must be a writable file path: '${file === value ? value : `${value}' writes '${file}`}' ${problem}`);
+  }
 }
 
 function rangesText(ids: readonly number[]): string {

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DrainCommandConfig } from '../commands/drain.js';
 import { choice, count, duration } from './arg-parsers.js';
+import { parseCommand } from './parse.js';
 
 interface RawDrainOptions {
   pinned?: string;
@@ -39,9 +40,6 @@ export function toDrainConfig(raw: RawDrainOptions): DrainCommandConfig {
 
 /** Parses `drain`'s arguments (after the word drain); throws CommanderError on bad input. */
 export function parseDrainArgs(argv: string[]): DrainCommandConfig {
-  const command = buildDrainCommand()
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  command.parse(argv, { from: 'user' });
+  const command = parseCommand(buildDrainCommand(), argv);
   return toDrainConfig(command.opts<RawDrainOptions>());
 }

@@ -9,8 +9,14 @@
  *    arrives: the concurrent pipeline uses it to stop its producers (the
  *    consumer then finishes what is in the ring, so the partial run is still
  *    verified);
+ *  - wakeFd is a waker the native handler writes at once: the pipeline's
+ *    consumer has it in its epoll set, so a stop ends its wait whatever
+ *    --read-timeout is, even before the event loop has seen the signal;
+ *  - runInterruptibly(fn): WIND_DOWN_MS after the first signal the native
+ *    deadline thread terminates fn (a prefill drain of a big backlog), so the
+ *    completed runs are reported in time;
  *  - the native side also enforces the deadline: GRACE_MS after the first
- *    signal the process exits even if a drain is still running, and a second
+ *    signal the process exits even if something is still running, and a second
  *    signal exits at once. Exiting closes every fd, so the kernel frees the
  *    program and the maps whichever way the process ends.
  *
@@ -20,14 +26,21 @@
  */
 import * as os from 'node:os';
 import { addon } from '../lib/addon.js';
-import type { StopSignal } from '../shared/stop.js';
+import { WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
 
-/** How long an interrupted run may take to stop producing, drain and report. The issue allows 2 s. */
+/**
+ * How long an interrupted run may take to stop producing, drain and report
+ * before the native deadline exits without results. Drains are cut after
+ * WIND_DOWN_MS, so a run reports well within this; it is the backstop for a
+ * kernel call that does not return (loading, mapping a huge ring).
+ */
 export const GRACE_MS = 1500;
 /** How often the event loop looks at the flag on behalf of onRequest() listeners. */
 const POLL_MS = 20;
+// The words of native/src/signals.cc.
 const COUNT = 0;
 const SIGNAL = 1;
+const WAKE_FD = 3;
 
 class Interruption implements StopSignal {
   private flags: Int32Array | undefined;
@@ -36,8 +49,8 @@ class Interruption implements StopSignal {
   private announced = false;
 
   /** Installs the native handlers (once; main thread). Call after the flags are validated, before loading. */
-  install(graceMs = GRACE_MS): void {
-    this.flags ??= new Int32Array(addon().interruptFlags(graceMs));
+  install(graceMs = GRACE_MS, windDownMs = WIND_DOWN_MS): void {
+    this.flags ??= new Int32Array(addon().interruptFlags(graceMs, windDownMs));
     // unref: looking at the flag must not keep an otherwise finished process alive.
     this.timer ??= setInterval(() => this.announce(), POLL_MS).unref();
   }
@@ -61,6 +74,21 @@ class Interruption implements StopSignal {
   /** StopSignal: the signal's name. */
   reason(): string | undefined {
     return this.signalName();
+  }
+
+  /** StopSignal: the waker the native handler writes (native/src/signals.cc). */
+  get wakeFd(): number | undefined {
+    const fd = this.flags === undefined ? -1 : Atomics.load(this.flags, WAKE_FD);
+    return fd >= 0 ? fd : undefined;
+  }
+
+  /** StopSignal: the native deadline thread terminates fn WIND_DOWN_MS after a signal. */
+  runInterruptibly(fn: () => void): boolean {
+    if (!this.installed) {
+      fn();
+      return true;
+    }
+    return addon().runInterruptibly(fn);
   }
 
   /** Calls cb (once, from the event loop) when a signal arrives, or soon if one already has. Returns an unsubscribe. */

@@ -2,16 +2,22 @@
  * What every entry point (bench, sweep, plot) does around its command:
  *  - parse the arguments; bad input is one line on stderr naming the flag and
  *    what it allows, and exit code 2, before anything touches the kernel;
- *  - check the command can run here (privileges, kernel) before it starts;
+ *  - check the command can run here (privileges, kernel, and the process's
+ *    limits: src/cli/limits.ts) before it starts;
  *  - install Ctrl-C / SIGTERM handling (a stop the runners see);
- *  - run the command and exit with its code; anything unexpected becomes one
- *    line with advice where there is some, and exit code 1.
+ *  - run the command and exit with its code; anything unexpected, anywhere
+ *    (a rejected promise, an 'error' event nobody listened to), becomes one
+ *    line with advice where there is some, and exit code 1: never a stack trace;
+ *  - when stdout's (or stderr's) reader goes away (`bench | head`), exit at
+ *    once and quietly with 141 (128 + SIGPIPE), as a tool the signal killed.
  */
+import * as os from 'node:os';
 import { CommanderError } from 'commander';
 import { processContext, type CommandContext } from '../commands/context.js';
 import { kernelTooOld, loadFailureAdvice, missingPrivileges } from '../shared/privileges.js';
 import { NEVER_STOP } from '../shared/stop.js';
 import { interruption } from './interrupt.js';
+import { limitAdvice, resourceShortfall, type Resources } from './limits.js';
 
 export interface Entry<C> {
   /** Used in every message: "bench: ...". */
@@ -26,33 +32,70 @@ export interface Entry<C> {
   preflight?(config: C): string | undefined;
   /** Whether Ctrl-C / SIGTERM wind the command down (partial results) rather than end the process; default: yes. */
   windsDown?: boolean;
+  /** What the run asks of the process's limits (checked before it starts); default: nothing is checked. */
+  resources?(config: C): Resources;
   run(config: C, ctx: CommandContext): number | Promise<number>;
 }
 
+/** The exit code when stdout's reader has gone: 128 + SIGPIPE. */
+export const EXIT_PIPE_CLOSED = 128 + os.constants.signals.SIGPIPE;
+/** Longest quoted value echoed back in a bad-input line, and the longest line. */
+const ECHO_MAX = 64;
+const LINE_MAX = 500;
+
 export function main<C>(entry: Entry<C>, argv = process.argv.slice(2)): void {
+  const fail = failure(entry.name);
+  guardProcess(fail);
   const config = parseOrExit(entry, argv);
-  const denied = entry.preflight ? entry.preflight(config) : (missingPrivileges() ?? kernelTooOld());
-  if (denied) {
-    process.stderr.write(`${entry.name}: ${denied}\n`);
-    process.exit(1);
-  }
-  const windsDown = entry.windsDown ?? true;
-  // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it.
-  if (windsDown) interruption.install();
-  const ctx = processContext(entry.name, windsDown ? interruption : NEVER_STOP);
-  const fail = (err: unknown): never => {
-    const e = err as NodeJS.ErrnoException;
-    const advice = loadFailureAdvice(e);
-    // One line: the addon's messages can carry libbpf's multi-line log.
-    const message = String(e?.message ?? err).replace(/\s*\n\s*/g, ' ').trim();
-    process.stderr.write(`${entry.name}: ${message}${advice ? ` (${advice})` : ''}\n`);
-    process.exit(1);
-  };
   try {
-    Promise.resolve(entry.run(config, ctx)).then((code) => process.exit(code), fail);
+    const denied =
+      (entry.preflight ? entry.preflight(config) : (missingPrivileges() ?? kernelTooOld())) ??
+      (entry.resources ? resourceShortfall(entry.resources(config)) : undefined);
+    if (denied) {
+      process.stderr.write(`${entry.name}: ${denied}\n`);
+      process.exit(1);
+    }
+    const windsDown = entry.windsDown ?? true;
+    // From here on a Ctrl-C / SIGTERM winds the run down instead of killing it.
+    if (windsDown) interruption.install();
+    const ctx = processContext(entry.name, windsDown ? interruption : NEVER_STOP);
+    Promise.resolve(entry.run(config, ctx)).then((code) => process.exit(pipeClosed(process.stdout.errored) ? EXIT_PIPE_CLOSED : code), fail);
   } catch (err) {
     fail(err);
   }
+}
+
+/** Writes an unexpected error as one line (with advice where a cause is known) and exits 1. */
+function failure(name: string): (err: unknown) => never {
+  return (err) => {
+    const e = err as NodeJS.ErrnoException;
+    const advice = limitAdvice(e ?? {}) ?? loadFailureAdvice(e ?? {});
+    // One line: the addon's messages can carry libbpf's log, require() errors their require stack.
+    const message = String(e?.message ?? err)
+      .replace(/\nRequire stack:[\s\S]*$/, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .trim();
+    process.stderr.write(`${name}: ${clip(message)}${advice ? ` (${advice})` : ''}\n`);
+    process.exit(1);
+  };
+}
+
+/** The write error of a pipe whose reader has gone (a failed write destroys the stream at once; 'error' comes a tick later). */
+function pipeClosed(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/** No error leaves the process as a stack trace, and a closed pipe ends it quietly. */
+function guardProcess(fail: (err: unknown) => never): void {
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (pipeClosed(err)) process.exit(EXIT_PIPE_CLOSED);
+    fail(new Error(`cannot write to stdout: ${err.message}`));
+  });
+  // Nothing can be said on a broken stderr: just leave.
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => process.exit(pipeClosed(err) ? EXIT_PIPE_CLOSED : 1));
 }
 
 function parseOrExit<C>(entry: Entry<C>, argv: string[]): C {
@@ -69,8 +112,15 @@ function parseOrExit<C>(entry: Entry<C>, argv: string[]): C {
 }
 
 /** Commander's message as one line without its "error: " prefix ("(Did you mean --events?)" goes on the same line). */
-function badInputLine(err: CommanderError): string {
+export function badInputLine(err: CommanderError): string {
   if (err.code === 'commander.excessArguments')
     return 'unexpected argument: every input is a --flag (flags such as --json take no value); see --help';
-  return err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+  return clip(err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim());
+}
+
+/** Cuts each quoted value (a 130 KB --mode, an unknown flag) to ECHO_MAX characters, and the line to LINE_MAX. */
+function clip(line: string): string {
+  const long = new RegExp(`'([^']{${ECHO_MAX + 1},})'`, 'g');
+  const cut = line.replace(long, (_, value: string) => `'${value.slice(0, ECHO_MAX)}…' (${value.length} characters)`);
+  return cut.length > LINE_MAX ? `${cut.slice(0, LINE_MAX)}…` : cut;
 }

@@ -7,15 +7,19 @@ import * as os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DrainCommandConfig } from '../commands/drain.js';
 import type { PipelineCommandConfig } from '../commands/pipeline.js';
+import { histogramTargets } from '../commands/pipeline-report.js';
+import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
+import { PIPELINE_MODES } from '../runners/pipeline.js';
 import type { PrefillCommandConfig } from '../commands/prefill.js';
 import type { StressCommandConfig } from '../commands/stress.js';
 import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
-import { human } from '../shared/units.js';
+import { formatMs, human } from '../shared/units.js';
 import { parseDrainArgs } from './drain-options.js';
-import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
+import { allowedCpus, bytes, checkOutputFiles, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
+import { parseCommand } from './parse.js';
 
 export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
 /** What --mode both / all expand to; `all` adds the native references (in place and copying). */
@@ -55,10 +59,11 @@ interface RawOptions {
   stress: boolean;
 }
 
-/** Flags that only mean something in the concurrent pattern (with --producers). */
-/** Flags --stress sets itself, step by step (src/patterns/stress.ts): giving one would be silently ignored. */
+/** Flags --stress sets itself, step by step (src/runners/stress.ts): giving one would be silently ignored. */
 const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
-const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress'] as const;
+/** Flags that only mean something in the concurrent pattern (with --producers); the prefill never waits, so --read-timeout is one. */
+const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress', 'readTimeout'] as const;
+
 
 export function buildCommand(): Command {
   return new Command('bench')
@@ -109,7 +114,10 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
     // toPipelineConfig has checked --duration is there.
     return { pattern: 'stress', config: { run: { durationMs: run.durationMs!, producers, chunk, readTimeoutMs, consumerCpu, producerCpus }, json: raw.json } };
   }
-  return { pattern: 'pipeline', config: { run, json: raw.json, histogramFile: raw.histogram } };
+  // Exactly the files the run will write, one per mode: checked now, not after the run.
+  if (raw.histogram !== undefined) checkOutputFiles('--histogram', raw.histogram, histogramTargets(raw.histogram, run.modes));
+  const chunkLoweredFrom = run.chunk < raw.chunk ? raw.chunk : undefined;
+  return { pattern: 'pipeline', config: { run: { ...run, histogram: raw.histogram !== undefined }, json: raw.json, histogramFile: raw.histogram, chunkLoweredFrom } };
 }
 
 function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {
@@ -123,10 +131,14 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
   if (cycled)
     throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
-  if (!raw.stress && raw.mode !== 'copy' && raw.mode !== 'view' && raw.mode !== 'both')
-    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures copy, view or both`);
+  const unsupported = modes.find((m) => !PIPELINE_MODES.includes(m));
+  if (!raw.stress && unsupported)
+    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) runs ${PIPELINE_MODES.join(', ')}, not ${unsupported}`);
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
+  // Shorter lists cycle; a longer one would have CPUs nobody is pinned to.
+  if (raw.producerCpus && raw.producerCpus.length > producers)
+    throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
   return {
     modes,
     eventSize: raw.eventSize,
@@ -134,7 +146,7 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     batch: raw.batch,
     readTimeoutMs: raw.readTimeout,
     producers,
-    chunk: raw.chunk,
+    chunk: pacedChunk(raw, producers, events, explicit),
     events,
     durationMs: raw.duration,
     rate: raw.rate,
@@ -145,6 +157,30 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   };
 }
 
+/**
+ * The chunk a paced run uses: --chunk, unless --rate needs smaller chunks to
+ * be honoured (at least MIN_PACED_CHUNKS test runs over the run's events).
+ * The default chunk is lowered (the report's header says so); an explicit
+ * --chunk that cannot pace the rate is refused.
+ */
+function pacedChunk(raw: RawOptions, producers: number, events: number | undefined, explicit: (name: string) => boolean): number {
+  if (raw.rate === undefined || raw.stress) return raw.chunk;
+  const offered = raw.duration === undefined ? Infinity : (raw.rate * raw.duration) / 1000;
+  if (offered < producers)
+    throw new InvalidArgumentError(
+      `--rate ${raw.rate} for --duration ${formatMs(raw.duration!)} offers ${Number(offered.toPrecision(3))} events, fewer than one per producer (${producers}): raise --rate or --duration`,
+    );
+  const expected = Math.min(events ?? Infinity, offered);
+  const largest = Math.max(1, Math.floor(expected / MIN_PACED_CHUNKS));
+  if (raw.chunk <= largest) return raw.chunk;
+  if (explicit('chunk'))
+    throw new InvalidArgumentError(
+      `--chunk ${raw.chunk} is too coarse to pace --rate ${raw.rate}: this run's ${Math.round(expected)} events would come in ${Math.ceil(expected / raw.chunk)} test run(s); ` +
+        `use --chunk ${largest} or less (at least ${MIN_PACED_CHUNKS} test runs, so the rate holds within 1 %), or leave --chunk out`,
+    );
+  return largest;
+}
+
 function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
@@ -152,9 +188,6 @@ function kebab(name: string): string {
 /** Parses argv (without node and script) into a validated invocation; throws CommanderError on bad input. */
 export function parseArgs(argv: string[]): BenchInvocation {
   if (argv[0] === 'drain') return { pattern: 'drain', config: parseDrainArgs(argv.slice(1)) };
-  const command = buildCommand()
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  command.parse(argv, { from: 'user' });
+  const command = parseCommand(buildCommand(), argv);
   return toInvocation(command.opts<RawOptions>(), (name) => command.getOptionValueSource(name) === 'cli');
 }

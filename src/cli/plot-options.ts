@@ -1,6 +1,10 @@
 /** The plot command's arguments: input files, the output and its format, validated before anything is read. */
+import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { PlotConfig } from '../commands/plot/index.js';
+import { plotOutputs, type PlotConfig } from '../commands/plot/index.js';
+import { makeDirectory } from '../shared/output-file.js';
+import { checkOutputFiles } from './arg-parsers.js';
+import { parseCommand } from './parse.js';
 
 export function buildPlotCommand(): Command {
   return new Command('plot')
@@ -12,12 +16,15 @@ export function buildPlotCommand(): Command {
 }
 
 export function parsePlotArgs(argv: string[]): PlotConfig {
-  const command = buildPlotCommand()
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  command.parse(argv, { from: 'user' });
+  const command = parseCommand(buildPlotCommand(), argv);
   const opts = command.opts<{ output: string; log: boolean; title: string }>();
   if (!/\.(html?|svg)$/i.test(opts.output))
     throw new InvalidArgumentError(`-o/--output must end in .html or .svg, got '${opts.output}'`);
+  if (/\.svg$/i.test(opts.output) && command.getOptionValueSource('title') === 'cli')
+    throw new InvalidArgumentError('--title names the HTML report; with -o NAME.svg there is no page to name (leave --title out, or write .html)');
+  // The folder is made now (as the report would be written), and every file -o will write must be writable.
+  const folder = makeDirectory(path.dirname(path.resolve(opts.output)));
+  if (folder) throw new InvalidArgumentError(`-o/--output must be a writable file path: ${folder}`);
+  checkOutputFiles('-o/--output', opts.output, plotOutputs(opts.output));
   return { inputs: command.args, output: opts.output, log: opts.log, title: opts.title };
 }

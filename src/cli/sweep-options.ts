@@ -2,14 +2,19 @@
  * The sweep command's flags, validated before anything is loaded (the bench
  * command's rules: one line naming the flag and what it allows, exit 2).
  */
+import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { eventsFor, type SweepConfig } from '../commands/sweep/config.js';
+import { SWEEP_CSV, SWEEP_JSON } from '../commands/sweep/output.js';
+import { PIPELINE_MODES } from '../runners/pipeline.js';
+import { makeDirectory, outputProblem } from '../shared/output-file.js';
 import { MAX_RING_SIZE, recordsThatFit } from '../lib/ring-layout.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
 import { bytes, choice, count } from './arg-parsers.js';
 import { MODE_CHOICES, MODE_GROUPS } from './options.js';
+import { parseCommand } from './parse.js';
 
 /**
  * "16..2048:16" (start..end:step), "64,128,1000", or both mixed:
@@ -78,8 +83,17 @@ export function buildSweepCommand(): Command {
     .allowExcessArguments(false);
 }
 
-export function toSweepConfig(raw: RawSweepOptions): SweepConfig {
+/** `explicit(name)`: whether the flag was given on the command line (not its default). */
+export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => boolean = () => false): SweepConfig {
   const modes: ModeName[] = raw.modes === 'both' || raw.modes === 'all' ? MODE_GROUPS[raw.modes] : [raw.modes];
+  if (raw.events !== undefined && explicit('bytesPerRun'))
+    throw new InvalidArgumentError('-n/--events and --bytes-per-run both set the events per run: give one of them');
+  // Points with more producers run the pipeline, which runs only some modes: refuse a sweep whose points could only fail.
+  const pipelined = raw.producers.filter((p) => p > 1);
+  if (pipelined.length && !modes.some((m) => PIPELINE_MODES.includes(m)))
+    throw new InvalidArgumentError(
+      `--modes ${raw.modes} with --producers ${pipelined.join(',')}: points with more than one producer run the concurrent pipeline, which runs ${PIPELINE_MODES.join(', ')} only`,
+    );
   const config: SweepConfig = {
     sizes: raw.sizes,
     modes,
@@ -104,13 +118,13 @@ export function toSweepConfig(raw: RawSweepOptions): SweepConfig {
         );
     }
   }
+  // Last, once everything else is valid: the folder is made now, and both files must be writable into it.
+  const problem = makeDirectory(raw.out) ?? [SWEEP_JSON, SWEEP_CSV].map((f) => outputProblem(path.join(raw.out, f))).find(Boolean);
+  if (problem) throw new InvalidArgumentError(`--out must be a folder sweep.json and sweep.csv can be written to: '${raw.out}': ${problem}`);
   return config;
 }
 
 export function parseSweepArgs(argv: string[]): SweepConfig {
-  const command = buildSweepCommand()
-    .exitOverride()
-    .configureOutput({ writeErr: () => {}, writeOut: (s) => process.stdout.write(s) });
-  command.parse(argv, { from: 'user' });
-  return toSweepConfig(command.opts<RawSweepOptions>());
+  const command = parseCommand(buildSweepCommand(), argv);
+  return toSweepConfig(command.opts<RawSweepOptions>(), (name) => command.getOptionValueSource(name) === 'cli');
 }

@@ -25,8 +25,11 @@ export function runPrefillCommand(config: PrefillCommandConfig, ctx: CommandCont
   return exitCode(summary.failures.length > 0, ctx.stop);
 }
 
-function reportInterrupted(config: PrefillCommandConfig, runs: PrefillRun[], ctx: CommandContext): number {
+function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], ctx: CommandContext): number {
   const { run } = config;
+  // A drain the wind-down cut short measured nothing: it is only mentioned.
+  const drainCut = allRuns.filter((r) => r.drainCut);
+  const runs = allRuns.filter((r) => !r.drainCut);
   const complete = runs.filter((r) => r.result.events + r.result.drops === run.events);
   const cut = runs.filter((r) => !complete.includes(r));
   const measuredModes = run.modes.filter((m) => complete.some((r) => !r.warmup && r.result.mode === m));
@@ -42,12 +45,16 @@ function reportInterrupted(config: PrefillCommandConfig, runs: PrefillRun[], ctx
       completed_runs: complete.length,
       planned_runs: planned,
       cut_runs: cut.map((r) => ({ mode: r.result.mode, round: r.round, events: r.result.events })),
+      drains_cut: drainCut.map((r) => ({ mode: r.result.mode, round: r.round })),
     };
     ctx.stdout(formatPrefillJson({ ...summary, failures }, { interrupted }) + '\n');
   } else {
-    const cutNote = cut.map(
-      (r) => `the fill of ${r.result.mode} round ${r.round} stopped after ${r.result.events} of ${run.events} events, which were drained and ${r.failures.length ? 'FAILED verification' : 'verified'}`,
-    );
+    const cutNote = [
+      ...cut.map(
+        (r) => `the fill of ${r.result.mode} round ${r.round} stopped after ${r.result.events} of ${run.events} events, which were drained and ${r.failures.length ? 'FAILED verification' : 'verified'}`,
+      ),
+      ...drainCut.map((r) => `the drain of ${r.result.mode} round ${r.round} was still running when the wind-down time ran out: cut short, not measured`),
+    ];
     const lines = [`${interruptedBy(ctx.stop)} after ${complete.length} of ${planned} runs: partial results${cutNote.length ? `; ${cutNote.join('; ')}` : ''}`];
     if (measuredModes.length) lines.push(formatPrefillText(run, summary));
     else lines.push(complete.length ? 'no measured run completed before the interruption (warm-up only)' : 'no run completed before the interruption');

@@ -21,7 +21,11 @@ export interface ConsumerTask {
   cpu: number | undefined;
   /** The ControlBlock's buffer. */
   control: SharedArrayBuffer;
+  /** The stop signal's waker fd, woken the moment a stop is requested (StopSignal.wakeFd), if it has one. */
+  stopWakeFd?: number;
   startTimeoutMs: number;
+  /** Render the .hgrm text (ConsumerReport.hgrm); otherwise it is empty. */
+  histogram?: boolean;
 }
 
 export interface ConsumerReport {
@@ -30,7 +34,7 @@ export interface ConsumerReport {
   expectedChecksum: string;
   wrongLength: number;
   latency: LatencySummary | null;
-  /** The latency distribution in HdrHistogram's .hgrm text format, values in ns. */
+  /** The latency distribution in HdrHistogram's .hgrm text format, values in ns; empty unless the task asked for it. */
   hgrm: string;
   /** Clock reading after the last event was handled (process.hrtime ns). */
   lastEventNs: number;
@@ -39,6 +43,12 @@ export interface ConsumerReport {
   timeouts: number;
   /** Why the consumer stopped, when it was not because every event was accounted for. */
   stoppedEarly: string | undefined;
-  /** The epoll stall watchdog's failure (src/watchdog.ts), if any wait broke the --read-timeout bound. */
+  /** The epoll stall watchdog's finding (src/consumer/watchdog.ts), if any wait broke the --read-timeout bound. */
   stall: string | undefined;
+  /**
+   * Events left in the ring when a stop's wind-down budget ran out and the
+   * drain was cut (0 otherwise); counted from the ring positions after the
+   * producers finished.
+   */
+  unread: number;
 }

@@ -15,18 +15,43 @@
  * program's counters, read through the state map). If the ring stays empty
  * short of that for --read-timeout, or the run failed, it stops anyway and the
  * verification reports the difference.
+ *
+ * Waking: the epoll set holds, besides the ring, the run's waker (the control
+ * block writes it on a stop, a failure, a cut and each finished producer) and
+ * the stop signal's waker if it has one (the CLI's is written by the signal
+ * handler itself), so no wait outlasts the event that ends it.
+ *
+ * A stop that leaves a backlog: the consumer keeps draining until the control
+ * block's CUT (WIND_DOWN_MS after the stop), then ends at its next batch and
+ * counts what it leaves unread from the ring positions, so the partial run is
+ * still accounted for exactly: consumed + unread + dropped == produced.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ControlBlock } from '../shared/control.js';
 import { addon, type ProducerState } from '../lib/addon.js';
+import { recordSize, type RingMemory } from '../lib/ring-layout.js';
+import { WaitSet } from '../lib/waker.js';
+import type { DrainOutcome } from '../shared/types.js';
 import { sum } from '../shared/verify.js';
 import type { ConsumerReport, ConsumerTask } from './consumer-task.js';
 import { ExpectedChecksum } from './expected-checksum.js';
-import { LatencySink } from './latency-sink.js';
-import { CONSUMER_MODES } from './modes.js';
+import { DRAIN_CUT, LatencySink } from './latency-sink.js';
+import { CONSUMER_MODES, outcome as sinkOutcome } from './modes.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { StallWatchdog } from './watchdog.js';
 import { warmUp } from './warm-up.js';
+
+/** Tags of the epoll set: the ring is 1 (RING_TAG). */
+const WAKER_TAG = 2;
+const STOP_TAG = 4;
+/** After a cut, how long the producers (already stopped) get to return from their last test run. */
+const CUT_PRODUCERS_WAIT_MS = 1000;
+
+/** Records between the reader's position and the producer's (all are `eventSize` samples): what a cut left unread. */
+function unreadRecords(ring: RingMemory, reader: RingReader, eventSize: number): number {
+  const producer = Number(Atomics.load(new BigUint64Array(ring.producer, 0, 1), 0));
+  return (producer - reader.position) / recordSize(eventSize);
+}
 
 /** Events the program has accounted for since `start`: produced, and dropped + discarded. */
 function accounting(now: ProducerState, start: ProducerState): { produced: number; lost: number } {
@@ -43,26 +68,42 @@ function oldestUnreadNs(reader: RingReader): number | undefined {
   return (reader.words[w + 1] >>> 0) * 2 ** 32 + (reader.words[w] >>> 0);
 }
 
-function consume(task: ConsumerTask): ConsumerReport {
+/** The run's report, or null when it was stopped before the release (nothing was measured). */
+function consume(task: ConsumerTask): ConsumerReport | null {
   const native = addon();
   const control = new ControlBlock(task.control);
   if (task.cpu !== undefined) native.setAffinity(task.cpu);
   warmUp(task.mode, task.eventSize, task.batch);
   const reader = new RingReader(task.ring, { batch: task.batch });
   const sink = new LatencySink(task.start.nextSeq, task.eventSize);
-  const epfd = task.poll === 'epoll' ? native.epollOpen(task.ringFd) : -1;
+  let waitSet: WaitSet | undefined;
   let waits = 0;
   let timeouts = 0;
   const watchdog = new StallWatchdog(task.readTimeoutMs);
   let stoppedEarly: string | undefined;
   let emptySinceMs: number | undefined;
+  let cut = false;
   try {
+    if (task.poll === 'epoll') {
+      waitSet = new WaitSet(task.ringFd);
+      if (control.wakerFd >= 0) waitSet.add(control.wakerFd, WAKER_TAG);
+      if (task.stopWakeFd !== undefined) waitSet.add(task.stopWakeFd, STOP_TAG);
+    }
     control.reportReady();
+    if (!control.awaitRelease(task.startTimeoutMs) && !control.released()) {
+      // Stopped before the start (a Ctrl-C during set-up): nothing to measure, not a failure.
+      if (control.stopRequested() && !control.failed()) return null;
+      throw new Error('consumer: the run was never released');
+    }
     // Released but already asked to stop (a Ctrl-C right at the start) is still a
     // start: the consumer must drain whatever the producers made before they stopped.
-    if (!control.awaitRelease(task.startTimeoutMs) && !control.released()) throw new Error('consumer: the run was stopped or never released');
+    sink.cutCheck = () => control.cutRequested();
     const idle = (status: number): boolean => {
       sink.flush();
+      if (control.cutRequested()) {
+        cut = true;
+        return false;
+      }
       if (status === BUSY) return true;
       if (control.failed()) {
         stoppedEarly = 'the run failed';
@@ -81,24 +122,46 @@ function consume(task: ConsumerTask): ConsumerReport {
         }
         return true;
       }
-      if (epfd >= 0) {
+      if (waitSet) {
         waits++;
         watchdog.beforeWait();
-        if (native.epollWait(epfd, task.readTimeoutMs) === 0) timeouts++;
+        const tags = waitSet.wait(task.readTimeoutMs);
+        if (tags === 0) timeouts++;
+        // The signal handler woke us before the main thread could pass the stop on: pass it on now.
+        if (tags & STOP_TAG) control.requestStop();
         watchdog.afterWait(oldestUnreadNs(reader), Number(process.hrtime.bigint()));
       }
       return true;
     };
-    const outcome = CONSUMER_MODES[task.mode].drain({
-      reader,
-      ring: task.ring,
-      ringFd: task.ringFd,
-      eventSize: task.eventSize,
-      startSeq: task.start.nextSeq,
-      idle,
-      sink,
-    });
+    let outcome: DrainOutcome;
+    try {
+      outcome = CONSUMER_MODES[task.mode].drain({
+        reader,
+        ring: task.ring,
+        ringFd: task.ringFd,
+        eventSize: task.eventSize,
+        startSeq: task.start.nextSeq,
+        idle,
+        sink,
+      });
+    } catch (err) {
+      if (err !== DRAIN_CUT) throw err;
+      // drainView hands a record to the sink before consuming it: the cut came
+      // inside accept(), so that counted record is consumed here.
+      if (task.mode === 'view') reader.consume();
+      cut = true;
+      outcome = sinkOutcome(sink);
+    }
     sink.flush();
+    reader.commit();
+    let unread = 0;
+    if (cut) {
+      // The producers were stopped before the cut; once their last test runs
+      // have returned, everything they made is in the ring or counted.
+      if (!control.waitProducersDone(task.producers, CUT_PRODUCERS_WAIT_MS))
+        stoppedEarly = `the producers did not finish within ${CUT_PRODUCERS_WAIT_MS} ms of the cut`;
+      unread = unreadRecords(task.ring, reader, task.eventSize);
+    }
     const h = sink.latencies.toHistogram();
     return {
       outcome,
@@ -116,19 +179,21 @@ function consume(task: ConsumerTask): ConsumerReport {
               p999: Math.min(h.getValueAtPercentile(99.9), h.maxValue),
               max: h.maxValue,
             },
-      hgrm: h.totalCount === 0 ? '' : h.outputPercentileDistribution(5, 1),
+      // Rendering the text takes a good part of a second after a long run: only when it will be written.
+      hgrm: h.totalCount === 0 || !task.histogram ? '' : h.outputPercentileDistribution(5, 1),
       lastEventNs: sink.lastEventNs,
       waits,
       timeouts,
       stoppedEarly,
       stall: watchdog.failure(),
+      unread,
     };
   } catch (err) {
     // Stop the producers too: nobody is draining the ring any more.
     control.fail();
     throw err;
   } finally {
-    if (epfd >= 0) native.closeFd(epfd);
+    waitSet?.close();
   }
 }
 

@@ -19,6 +19,13 @@ import { LatencyBuckets } from './latency-buckets.js';
 /** Events per clock reading. */
 export const LATENCY_BATCH = 64;
 
+/**
+ * Thrown out of accept() at a batch boundary when `cutCheck` says the drain
+ * must end (a stop's wind-down budget ran out with a backlog still in the
+ * ring). The record accept() was handling has been counted.
+ */
+export const DRAIN_CUT: unique symbol = Symbol('drain cut');
+
 export class LatencySink extends EventSink {
   /** Latencies in ns, bucketed as HdrHistogram does (latency-buckets.ts). */
   readonly latencies = new LatencyBuckets();
@@ -30,6 +37,9 @@ export class LatencySink extends EventSink {
   wrongLength = 0;
   /** Clock reading (ns) at the last batch that held events: when the last event was handled. */
   lastEventNs = 0;
+
+  /** Asked once per batch (with the clock reading): true ends the drain by throwing DRAIN_CUT. */
+  cutCheck: (() => boolean) | undefined;
 
   private readonly pending = new Float64Array(LATENCY_BATCH);
   private pendingCount = 0;
@@ -48,7 +58,10 @@ export class LatencySink extends EventSink {
     this.seqLowSum = (this.seqLowSum + words[w + 2]) | 0;
     this.seqHighSum = (this.seqHighSum + words[w + 3]) | 0;
     if (length !== this.eventSize) this.wrongLength++;
-    if (this.pendingCount === LATENCY_BATCH) this.flush();
+    if (this.pendingCount === LATENCY_BATCH) {
+      this.flush();
+      if (this.cutCheck !== undefined && this.cutCheck()) throw DRAIN_CUT;
+    }
   }
 
   /** Ends the current batch: one clock reading, one histogram entry per held event. */

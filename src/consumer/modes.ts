@@ -31,7 +31,8 @@ export interface ConsumerMode {
   drain(ctx: DrainContext): DrainOutcome;
 }
 
-function outcome(sink: EventSink): DrainOutcome {
+/** What a sink saw, as a drain reports it. */
+export function outcome(sink: EventSink): DrainOutcome {
   return {
     events: sink.events,
     checksum: sink.checksum.hex(),

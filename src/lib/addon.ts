@@ -248,17 +248,30 @@ export interface Addon {
   /** callback(error, events) runs on this thread's event loop; error set when libuv reports POLLERR (the watcher is then stopped). */
   FdWatcher: new (fd: number, callback: (error: Error | null, events: number) => void) => FdWatcher;
   testRun(progFd: number, packet: Uint8Array, repeat: number): { retval: number; durationNs: number };
-  /** An epoll fd over one fd (EPOLLIN); the caller closes it with closeFd. */
+  /** An epoll set holding the ring fd, which epollWait reports as tag 1 (src/lib/waker.ts RING_TAG). */
   epollOpen(ringFd: number): number;
+  /** Adds fd (a waker) to the set, edge-triggered: epollWait reports `tag` (a bit, 2 .. 2^30) once per wake-up. */
+  epollAdd(epfd: number, fd: number, tag: number): void;
+  /** Waits at most timeoutMs; returns the OR of the ready fds' tags (the ring's is 1): 0 when it timed out or a signal arrived. */
   epollWait(epfd: number, timeoutMs: number): number;
+  /** An eventfd that wake() makes every epoll set holding it return, from any thread (native/src/waker.cc). */
+  wakerOpen(): number;
+  wake(fd: number): void;
   closeFd(fd: number): void;
   setAffinity(cpu: number): void;
   pageSize(): number;
   /**
-   * The process's SIGINT/SIGTERM words (int32: count, last signal, grace ms); with graceMs, installs
-   * the native handlers once (main thread). See native/src/signals.cc and src/cli/interrupt.ts.
+   * The process's SIGINT/SIGTERM words (int32: count, last signal, grace ms, stop waker fd, wind-down
+   * ms, cut); with graceMs, installs the native handlers once (main thread). See
+   * native/src/signals.cc and src/cli/interrupt.ts.
    */
-  interruptFlags(graceMs?: number): SharedArrayBuffer;
+  interruptFlags(graceMs?: number, windDownMs?: number): SharedArrayBuffer;
+  /** Runs fn; false if an interrupted run's wind-down budget ran out and fn was terminated (its work is partial). */
+  runInterruptibly(fn: () => void): boolean;
+  /** The calling thread's kernel id, for interruptThreads. */
+  threadId(): number;
+  /** Ends the test run (BPF_PROG_TEST_RUN returns EINTR) each of these threads of this process is in. */
+  interruptThreads(tids: ArrayLike<number>): void;
 }
 
 /**

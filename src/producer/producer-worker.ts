@@ -34,6 +34,8 @@ export default function produce(task: ProducerTask): ProducerReport {
       packet,
     );
     const firstSeq = native.readState(task.stateFd).nextSeq[task.id];
+    // A stop ends this thread's test run in progress (EINTR) instead of waiting for a big --chunk.
+    control.setProducerThread(task.id, native.threadId());
     control.reportReady();
     const report: ProducerReport = { id: task.id, events: 0, chunks: 0, finishedNs: 0, maxLatenessNs: 0 };
     if (!control.awaitRelease(task.startTimeoutMs)) {
@@ -70,6 +72,7 @@ export default function produce(task: ProducerTask): ProducerReport {
     control.fail();
     throw err;
   } finally {
+    control.setProducerThread(task.id, 0);
     trigger?.close();
     control.producerDone();
   }

@@ -12,6 +12,12 @@
  * gives it CONSUMER_GRACE_MS past the producers before giving up on it. A
  * failing producer or consumer marks the control block failed, which stops
  * everyone, and the run ends with that error.
+ *
+ * A stop reaches every thread at once (src/shared/control.ts): producers leave
+ * their test run, the consumer's epoll_wait returns. The consumer drains what
+ * is in the ring for WIND_DOWN_MS, then the run is cut and the rest counted as
+ * unread. A stop before the release is not a failure: the mode simply did not
+ * run.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -24,7 +30,8 @@ import { ControlBlock } from '../shared/control.js';
 import { Session } from '../shared/session.js';
 import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
-import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
+import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
+import { Waker } from '../lib/waker.js';
 import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
 
@@ -35,7 +42,8 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
-const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
+/** The modes the pipeline can run; the CLI and sweep refuse others up front. */
+export const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
 
 /**
  * Runs every mode of config.modes through the pipeline, one after the other.
@@ -54,11 +62,17 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     concurrentTasksPerWorker: 1,
     idleTimeout: Infinity,
   });
+  // A producer thread that cannot start (EMFILE, EAGAIN) is an 'error' on the
+  // pool, not on any task: without a listener it would crash the process.
+  // 'on', not 'once': a second thread failing must not find the pool without a listener.
+  const poolFailure = new Promise<never>((_, reject) => pool.on('error', (err: Error) => reject(new Error(`a producer thread failed to start: ${err.message}`))));
+  poolFailure.catch(() => {});
   try {
     const runs: PipelineRun[] = [];
     for (const mode of config.modes) {
       if (stop.requested()) break;
-      const run = await runMode(session, pool, config, mode as PipelineMode, stop);
+      const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop);
+      if (!run) break; // stopped before it started
       runs.push(run);
       onRun(run);
     }
@@ -72,25 +86,37 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     }
     return runs;
   } finally {
-    await pool.destroy();
+    // A pool whose threads failed to start rejects destroy() with that same
+    // error: it must not replace the run's own outcome.
+    await pool.destroy().catch(() => {});
     session.close();
   }
 }
 
+/** One mode's run; undefined if a stop came before the workers were released (nothing ran). */
 async function runMode(
   session: Session,
   pool: Piscina<ProducerTask, ProducerReport>,
+  poolFailure: Promise<never>,
   config: PipelineConfig,
   mode: PipelineMode,
   stop: StopSignal,
-): Promise<PipelineRun> {
+): Promise<PipelineRun | undefined> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
   const before = session.readState();
-  const control = ControlBlock.create();
-  // A stop ends the producers at their next chunk; the consumer still drains
-  // everything they made, so the partial run is verified like any other.
-  const stopOnInterrupt = stop.onRequest(() => control.requestStop());
+  const waker = Waker.open();
+  const control = ControlBlock.create(waker.fd);
+  // A stop ends the producers at once; the consumer drains what they made for
+  // WIND_DOWN_MS and counts the rest, so the partial run is verified like any other.
+  let cutTimer: NodeJS.Timeout | undefined;
+  let stopSeen: () => void = () => {};
+  const stopped = new Promise<true>((resolve) => (stopSeen = () => resolve(true)));
+  const stopOnInterrupt = stop.onRequest(() => {
+    control.requestStop();
+    cutTimer = setTimeout(() => control.cut(), WIND_DOWN_MS);
+    stopSeen();
+  });
   const consumerTask: ConsumerTask = {
     mode,
     ring: session.ring,
@@ -104,10 +130,12 @@ async function runMode(
     start: before,
     cpu: config.consumerCpu,
     control: control.buffer,
+    stopWakeFd: stop.wakeFd,
+    histogram: config.histogram,
     startTimeoutMs: STARTUP_TIMEOUT_MS,
   };
   const consumer = new Worker(path.join(__dirname, '..', 'consumer', 'consumer-worker.js'), { workerData: consumerTask });
-  const consumerDone = new Promise<ConsumerReport>((resolve, reject) => {
+  const consumerDone = new Promise<ConsumerReport | null>((resolve, reject) => {
     consumer.once('message', resolve);
     consumer.once('error', (err) => reject(new Error(`consumer (${mode}) failed: ${err.message}`)));
     consumer.once('exit', (code) => reject(new Error(`consumer (${mode}) exited with code ${code} before reporting`)));
@@ -117,12 +145,22 @@ async function runMode(
       throw new Error(`producer ${id} failed: ${err.message}`);
     }),
   );
-  const everything = Promise.all([Promise.all(producerRuns), consumerDone]);
+  // Every worker done, or the first failure anywhere (a task, or a pool thread that never started).
+  const everything = Promise.race([Promise.all([Promise.all(producerRuns), consumerDone]), poolFailure]);
   // The first failure anywhere stops everyone else.
   everything.catch(() => control.fail());
 
   try {
-    const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true)]);
+    const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true), stopped]);
+    if (stop.requested()) {
+      // Stopped during set-up: release nobody and measure nothing. The consumer
+      // may still be warming up: it is ended rather than waited for; the
+      // producers see the stop where they wait for the release.
+      control.requestStop();
+      await consumer.terminate();
+      await Promise.race([Promise.allSettled(producerRuns), poolFailure.catch(() => {})]);
+      return undefined;
+    }
     if (!ready) {
       control.fail();
       await everything; // rethrows the worker's own error, if one failed
@@ -130,19 +168,23 @@ async function runMode(
     }
     const startNs = process.hrtime.bigint();
     control.release(startNs);
-    const producers = await Promise.all(producerRuns);
+    const producers = await Promise.race([Promise.all(producerRuns), poolFailure]);
     const report = await withTimeout(consumerDone, config.readTimeoutMs + CONSUMER_GRACE_MS, () => {
       control.fail();
       return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
     });
+    if (!report) throw new Error(`consumer (${mode}) reported nothing although the run was released`);
     return assemble(session, config, mode, Number(startNs), before, producers, report);
   } catch (err) {
     control.fail();
     await consumer.terminate();
-    await Promise.allSettled(producerRuns);
+    await Promise.race([Promise.allSettled(producerRuns), poolFailure.catch(() => {})]);
     throw err;
   } finally {
     stopOnInterrupt();
+    clearTimeout(cutTimer);
+    // Every worker has returned or been terminated: nobody wakes the waker any more.
+    waker.close();
   }
 }
 
@@ -176,9 +218,8 @@ function assemble(
   const after = session.readState();
   const delta = counterDelta(before, after);
   const { outcome } = report;
-  const failures = verifyDrain(outcome, delta, after);
+  const failures = verifyDrain(outcome, delta, after, report.unread);
   if (report.stoppedEarly) failures.push(`consumer stopped early: ${report.stoppedEarly}`);
-  if (report.stall) failures.push(report.stall);
   if (report.wrongLength) failures.push(`${report.wrongLength} events had a length other than --event-size ${config.eventSize}`);
   if (outcome.checksum !== report.expectedChecksum)
     failures.push(`checksum ${outcome.checksum} over the bytes read, but ${report.expectedChecksum} expected from the events' producers and sequence numbers`);
@@ -211,6 +252,8 @@ function assemble(
       epoll_waits: report.waits,
       epoll_timeouts: report.timeouts,
       latency_clock: LATENCY_CLOCK,
+      stall: report.stall ?? null,
+      unread: report.unread,
     },
   };
 }

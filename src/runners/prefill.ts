@@ -12,7 +12,8 @@ import { Session } from '../shared/session.js';
 import { interleave } from '../shared/stats.js';
 import type { PrefillConfig } from '../shared/config.js';
 import type { PrefillRun } from '../shared/results.js';
-import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
+import { NEVER_STOP, runInterruptibly, type StopSignal } from '../shared/stop.js';
+import type { DrainOutcome } from '../shared/types.js';
 import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
 
@@ -20,7 +21,9 @@ import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
  * Runs every round and calls onRun after each drain; returns all runs,
  * warm-ups included. A stop ends the pattern early with the runs so far; a
  * fill the stop cut short (EINTR) is still drained and verified, and its run
- * has fewer than `events` events.
+ * has fewer than `events` events. A drain still running WIND_DOWN_MS after
+ * the stop is terminated (StopSignal.runInterruptibly) and its run marked
+ * drainCut, so the completed runs are reported in time whatever the backlog.
  */
 export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
   const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize });
@@ -76,9 +79,17 @@ function prefillOnce(
     idle: doneWhenEmpty,
   };
   CONSUMER_MODES[mode].prepare?.(ctx);
-  const start = process.hrtime.bigint();
-  const outcome = CONSUMER_MODES[mode].drain(ctx);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  let outcome: DrainOutcome | undefined;
+  let seconds = 0;
+  const drained = runInterruptibly(stop, () => {
+    const start = process.hrtime.bigint();
+    outcome = CONSUMER_MODES[mode].drain(ctx);
+    seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  });
+  if (!drained || !outcome) {
+    const nothing = { mode, producers: 1, event_size: config.eventSize, events: 0, drops: 0, seconds: 0, mevents_per_s: 0, checksum: '', latency_ns: null };
+    return { round, warmup: round < config.warmup, failures: [], drainCut: true, result: nothing };
+  }
 
   const delta = counterDelta(before, after);
   const failures = verifyDrain(outcome, delta, after);

@@ -29,6 +29,7 @@ import { runPrefill } from './prefill.js';
 
 export const STRESS_SIZES = [16, 17, 64, 100, 128, 255, 256, 1000, 2048, 3072] as const;
 const RINGS = [16 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2] as const;
+export const STRESS_MAX_RING = Math.max(...RINGS);
 const BATCHES = [1, 8, 64] as const;
 const WAKEUPS: readonly WakeupMode[] = ['adaptive', 'none', 'force'];
 const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
@@ -80,12 +81,16 @@ export interface StressTotals {
   consumed: number;
   dropped: number;
   produced: number;
+  /** Events a stop's cut left unread in the ring (counted): consumed + dropped + unread == produced. */
+  unread: number;
   failures: string[];
+  /** The stall watchdog's findings: verified data, a broken --read-timeout bound (exit code 3, not 1). */
+  stalls: string[];
   bySize: Map<number, { steps: number; consumed: number }>;
 }
 
 export function newTotals(): StressTotals {
-  return { steps: 0, consumed: 0, dropped: 0, produced: 0, failures: [], bySize: new Map() };
+  return { steps: 0, consumed: 0, dropped: 0, produced: 0, unread: 0, failures: [], stalls: [], bySize: new Map() };
 }
 
 /** Runs one step and adds what it saw to `totals`. A step that throws is a failure too. */
@@ -95,7 +100,8 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
   try {
     if (step.pattern === 'prefill') {
       const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize));
-      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0 }, stop);
+      // A drain a stop cut short measured nothing and is left out of the accounting.
+      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0 }, stop).filter((r) => !r.drainCut);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -127,7 +133,9 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
         consumed += r.result.events;
         totals.dropped += r.result.drops;
         totals.produced += r.result.produced;
+        totals.unread += r.result.unread;
         for (const f of r.failures) totals.failures.push(`${name}: ${f}`);
+        if (r.result.stall) totals.stalls.push(`${name}: ${r.result.stall}`);
       }
     }
   } catch (err) {
@@ -193,14 +201,17 @@ export async function runStress(config: StressConfig, stop: StopSignal = NEVER_S
       `RSS ${(rssBytes() / 2 ** 20).toFixed(0)} MiB, ${ringMappings()} ring mappings` + (step ? `; last ${describeStep(step)}` : '')
     );
   };
-  for (let i = 0; performance.now() - started < durationMs && !stop.requested(); i++) {
+  // At least one step, however short the duration: a stress run that ran nothing has shown nothing.
+  for (let i = 0; (i === 0 || performance.now() - started < durationMs) && !stop.requested(); i++) {
     const left = durationMs - (performance.now() - started);
     const step = stressStep(i);
     const failuresBefore = totals.failures.length;
+    const stallsBefore = totals.stalls.length;
     await runStep(config, step, Math.max(100, Math.min(stepMs, left)), totals, stop);
     // Failures are reported when they happen, not only in the summary hours later.
     const elapsed = formatClock((performance.now() - started) / 1e3);
     for (const f of totals.failures.slice(failuresBefore)) status(`stress FAILED at ${elapsed}: ${f}`);
+    for (const f of totals.stalls.slice(stallsBefore)) status(`stress STALLED at ${elapsed}: ${f}`);
     // Unmap the closed ring now rather than whenever V8 feels like it (src/shared/gc.ts).
     collectGarbage();
     if (performance.now() - lastStatus >= statusEveryMs) {
@@ -208,6 +219,7 @@ export async function runStress(config: StressConfig, stop: StopSignal = NEVER_S
       status(line('status', step));
     }
   }
+  if (totals.steps === 0 && !stop.requested()) totals.failures.push('no step ran');
   const leftover = await settledRingMappings();
   if (leftover) totals.failures.push(`${leftover} ring mappings still alive after every session was closed and collected`);
   return { totals, seconds: (performance.now() - started) / 1e3, rssStart, rssEnd: rssBytes(), interrupted: stop.requested() };

@@ -52,6 +52,8 @@ export interface PipelineConfig extends RingConfig {
   readTimeoutMs: number;
   consumerCpu: number | undefined;
   producerCpus: number[] | undefined;
+  /** Render each run's latency distribution as .hgrm text (PipelineRun.hgrm); it takes a while for long runs, so only when asked. */
+  histogram?: boolean;
 }
 
 /** Stress: short verified steps cycling sizes, modes, rings, batches, wake-ups and pacing for durationMs. */

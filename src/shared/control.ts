@@ -10,20 +10,37 @@
  *    FAILED says the stop was a failure;
  *  - each producer counts itself in PRODUCERS_DONE when its last
  *    BPF_PROG_TEST_RUN has returned: from then on everything it produced is in
- *    the ring or counted as dropped, which is what lets the consumer stop.
+ *    the ring or counted as dropped, which is what lets the consumer stop;
+ *  - CUT tells a consumer still draining a backlog after a stop to end at its
+ *    next batch (the wind-down budget, src/shared/stop.ts WIND_DOWN_MS).
+ *
+ * A stop has to reach threads that are not looking at these words: the
+ * consumer may sleep in epoll_wait (up to --read-timeout) and a producer may be
+ * inside a long BPF_PROG_TEST_RUN (a big --chunk). So the block also holds the
+ * consumer's waker fd (src/lib/waker.ts), written on every stop, failure, cut
+ * and finished producer, and each producer's thread id, whose test run a stop
+ * ends with EINTR (addon interruptThreads). Both are optional: a block without
+ * them (the tests of this file) only uses Atomics.
  *
  * Every wait is Atomics.wait / Atomics.waitAsync with a timeout: no sleeps or
  * timers synchronise anything, and nothing can wait forever. Atomics operations
  * are sequentially consistent, so the start time stored before GO is visible to
  * whoever sees GO = 1.
  */
+import { addon } from '../lib/addon.js';
+import { MAX_PRODUCERS } from './event.js';
 
 const READY = 0;
 const GO = 1;
 const STOP = 2;
 const FAILED = 3;
 const PRODUCERS_DONE = 4;
-const WORDS = 8;
+/** The consumer's waker fd, or -1. */
+const WAKER_FD = 5;
+const CUT = 6;
+/** Producer i's kernel thread id (0: none) at word PRODUCER_TIDS + i. */
+const PRODUCER_TIDS = 8;
+const WORDS = PRODUCER_TIDS + MAX_PRODUCERS;
 /** Byte offset of the BigInt64 start time (after the 32-bit words). */
 const START_OFFSET = WORDS * 4;
 export const CONTROL_BYTES = START_OFFSET + 8;
@@ -47,8 +64,11 @@ export class ControlBlock {
     this.start = new BigInt64Array(buffer, START_OFFSET, 1);
   }
 
-  static create(): ControlBlock {
-    return new ControlBlock(new SharedArrayBuffer(CONTROL_BYTES));
+  /** A new block; `wakerFd`: the waker in the consumer's epoll set (-1: none). */
+  static create(wakerFd = -1): ControlBlock {
+    const block = new ControlBlock(new SharedArrayBuffer(CONTROL_BYTES));
+    Atomics.store(block.words, WAKER_FD, wakerFd);
+    return block;
   }
 
   // ---- workers ----
@@ -87,6 +107,25 @@ export class ControlBlock {
   producerDone(): void {
     Atomics.add(this.words, PRODUCERS_DONE, 1);
     Atomics.notify(this.words, PRODUCERS_DONE);
+    // A consumer asleep in epoll_wait re-checks at once whether everything is accounted for.
+    this.wakeConsumer();
+  }
+
+  /** A producer thread says where a stop can reach it (addon threadId); 0 takes it back. */
+  setProducerThread(id: number, tid: number): void {
+    Atomics.store(this.words, PRODUCER_TIDS + id, tid);
+  }
+
+  /** Blocks until `count` producers are done (true) or timeoutMs passes (false). */
+  waitProducersDone(count: number, timeoutMs: number): boolean {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const done = Atomics.load(this.words, PRODUCERS_DONE);
+      if (done >= count) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.words, PRODUCERS_DONE, done, left);
+    }
   }
 
   // ---- main thread ----
@@ -116,12 +155,24 @@ export class ControlBlock {
     Atomics.notify(this.words, GO);
   }
 
-  /** Asks producers to stop at their next chunk boundary, and wakes any that wait. */
+  /**
+   * Stops the producers: a test run in progress ends early (EINTR, counted),
+   * one waiting for its slot wakes, a worker still waiting for release sees the
+   * stop, and the consumer's epoll_wait returns. Any thread may call it.
+   */
   requestStop(): void {
     Atomics.store(this.words, STOP, 1);
     Atomics.notify(this.words, STOP);
     // A worker still waiting for release must see the stop too.
     Atomics.notify(this.words, GO);
+    this.interruptProducers();
+    this.wakeConsumer();
+  }
+
+  /** After a stop: the consumer ends its drain at its next batch, leaving the rest of the backlog unread (counted). */
+  cut(): void {
+    Atomics.store(this.words, CUT, 1);
+    this.wakeConsumer();
   }
 
   /** Stops the run as failed: producers stop, the consumer gives up, the main thread stops waiting. */
@@ -147,6 +198,29 @@ export class ControlBlock {
 
   failed(): boolean {
     return Atomics.load(this.words, FAILED) === 1;
+  }
+
+  cutRequested(): boolean {
+    return Atomics.load(this.words, CUT) === 1;
+  }
+
+  /** The consumer's waker fd, or -1. */
+  get wakerFd(): number {
+    return Atomics.load(this.words, WAKER_FD);
+  }
+
+  private wakeConsumer(): void {
+    const fd = this.wakerFd;
+    if (fd >= 0) addon().wake(fd);
+  }
+
+  private interruptProducers(): void {
+    const tids: number[] = [];
+    for (let i = 0; i < MAX_PRODUCERS; i++) {
+      const tid = Atomics.load(this.words, PRODUCER_TIDS + i);
+      if (tid > 0) tids.push(tid);
+    }
+    if (tids.length) addon().interruptThreads(tids);
   }
 
   producersDone(): number {

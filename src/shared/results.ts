@@ -26,6 +26,12 @@ export interface PrefillRun {
   warmup: boolean;
   result: ModeResult;
   failures: string[];
+  /**
+   * A stop's wind-down budget ran out during the drain, which was terminated:
+   * nothing of this run was measured or verified (result counts are 0), and
+   * it takes no part in summaries or accounting.
+   */
+  drainCut?: boolean;
 }
 
 /** One pipeline run: ModeResult plus what producers and consumer ran into. */
@@ -46,12 +52,16 @@ export interface PipelineModeResult extends ModeResult {
   epoll_waits: number;
   epoll_timeouts: number;
   latency_clock: string;
+  /** The stall watchdog's finding (a wait that broke --read-timeout), or null: a verdict of its own, not an integrity failure. */
+  stall: string | null;
+  /** Events a stop's cut left in the ring, counted but not read (0 unless interrupted with a backlog). */
+  unread: number;
 }
 
 export interface PipelineRun {
   result: PipelineModeResult;
   failures: string[];
-  /** The latency distribution in .hgrm text (ns); empty when nothing was consumed. */
+  /** The latency distribution in .hgrm text (ns); empty when nothing was consumed or PipelineConfig.histogram was not set. */
   hgrm: string;
 }
 

@@ -97,6 +97,9 @@ export function parseHgrm(text: string, series: string): LatencyPoint[] {
   return out;
 }
 
+/** An input that cannot be plotted: bad input (exit 2), its message names the file. */
+export class PlotInputError extends Error {}
+
 /** "label=path" or "path" (label: the file name without extension). */
 function labelled(arg: string): { label: string; file: string } {
   const eq = arg.indexOf('=');
@@ -104,7 +107,7 @@ function labelled(arg: string): { label: string; file: string } {
   return { label: path.basename(arg).replace(/\.[^.]*$/, ''), file: arg };
 }
 
-/** Reads every input; throws with the file name on anything it cannot read. */
+/** Reads every input; throws PlotInputError, naming the file, on anything it cannot read or plot. */
 export function loadPlotData(args: readonly string[]): PlotData {
   const data: PlotData = { throughput: [], latency: [], sources: [] };
   for (const arg of args) {
@@ -113,40 +116,56 @@ export function loadPlotData(args: readonly string[]): PlotData {
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
-      throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new PlotInputError(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     data.sources.push(file);
     if (/\.hgrm$/i.test(file) || /^\s*Value\s+Percentile/.test(text)) {
-      data.latency.push(...parseHgrm(text, label));
+      try {
+        data.latency.push(...parseHgrm(text, label));
+      } catch (err) {
+        throw new PlotInputError(`${file}: ${(err as Error).message}`);
+      }
       continue;
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new Error(`${file}: neither JSON (a sweep or bench --json) nor HdrHistogram text`);
+      throw new PlotInputError(`${file}: neither JSON (a sweep or bench --json) nor HdrHistogram text`);
     }
     addJson(data, json, file);
   }
   return data;
 }
 
+/** Adds a sweep or a bench --json result; throws PlotInputError naming `source` for any other shape. */
 export function addJson(data: PlotData, json: unknown, source: string): void {
+  const bad = (what: string) => new PlotInputError(`${source}: ${what}`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad(`JSON ${json === null ? 'null' : Array.isArray(json) ? 'array' : typeof json}, not a sweep or bench --json object`);
   const sweep = json as Partial<SweepFile>;
   if (Array.isArray(sweep.points)) {
-    for (const p of sweep.points)
+    for (const p of sweep.points) {
+      if (!p || !Array.isArray(p.results)) throw bad('a sweep point without results[]');
       for (const r of p.results) {
+        if (!isResult(r)) throw bad('a sweep result without mode, event_size and mevents_per_s');
         data.throughput.push(throughputOf(r, p.ratios, source, p.producers));
         addLatency(data, r as ResultLike);
       }
+    }
     return;
   }
   const run = json as { results?: ResultLike[]; ratios?: Record<string, number> };
-  if (!Array.isArray(run.results)) throw new Error(`${source}: JSON without points[] (sweep) or results[] (bench --json)`);
+  if (!Array.isArray(run.results)) throw bad('JSON without points[] (sweep) or results[] (bench --json)');
   for (const r of run.results) {
-    if (typeof r.mevents_per_s === 'number') data.throughput.push(throughputOf(r, run.ratios, source));
+    if (!isResult(r)) throw bad('a result without mode, event_size and mevents_per_s');
+    data.throughput.push(throughputOf(r, run.ratios, source));
     addLatency(data, r);
   }
+}
+
+function isResult(r: unknown): r is ResultLike {
+  const x = r as ResultLike | null;
+  return !!x && typeof x === 'object' && typeof x.mode === 'string' && typeof x.event_size === 'number' && typeof x.mevents_per_s === 'number';
 }
 
 /** A pipeline result's latency summary as one series, "view x2 128 B". */

@@ -5,10 +5,9 @@
  * .hgrm files). The charts are SVG rendered here, inline in the HTML (or one
  * chart per .svg file with -o x.svg): the page opens with no network access.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { writeOutputFile } from '../../shared/output-file.js';
 import type { CommandContext } from '../context.js';
-import { loadPlotData } from './data.js';
+import { loadPlotData, PlotInputError, type PlotData } from './data.js';
 import { htmlPage, renderCharts } from './report.js';
 
 export interface PlotConfig {
@@ -19,19 +18,37 @@ export interface PlotConfig {
   title: string;
 }
 
+/** The charts a report can have, in order; with -o name.svg each is its own file (plotOutputs). */
+export const CHART_NAMES = ['throughput', 'ratios', 'latency'] as const;
+
+/** Every file `-o output` may write: the page, or one SVG per chart. The CLI checks them before reading anything. */
+export function plotOutputs(output: string): string[] {
+  if (!/\.svg$/i.test(output)) return [output];
+  const stem = output.replace(/\.svg$/i, '');
+  return CHART_NAMES.map((name) => `${stem}-${name}.svg`);
+}
+
 export async function runPlotCommand(config: PlotConfig, ctx: CommandContext): Promise<number> {
-  const data = loadPlotData(config.inputs);
+  let data: PlotData;
+  try {
+    data = loadPlotData(config.inputs);
+  } catch (err) {
+    // An input that cannot be plotted is bad input, as a bad flag is: one line naming the file, exit 2.
+    if (!(err instanceof PlotInputError)) throw err;
+    ctx.stderr(`plot: ${err.message}\n`);
+    return 2;
+  }
   const charts = await renderCharts(data, { log: config.log, width: 720, height: 360 });
-  fs.mkdirSync(path.dirname(path.resolve(config.output)), { recursive: true });
   if (/\.svg$/i.test(config.output)) {
-    const stem = config.output.replace(/\.svg$/i, '');
+    const targets = plotOutputs(config.output);
     for (const [name, svg] of charts) {
-      fs.writeFileSync(`${stem}-${name}.svg`, svg);
-      ctx.stdout(`plot: wrote ${stem}-${name}.svg\n`);
+      const target = targets[CHART_NAMES.indexOf(name as (typeof CHART_NAMES)[number])];
+      writeOutputFile(target, svg);
+      ctx.stdout(`plot: wrote ${target}\n`);
     }
     return 0;
   }
-  fs.writeFileSync(config.output, htmlPage(config.title, data, charts));
+  writeOutputFile(config.output, htmlPage(config.title, data, charts));
   ctx.stdout(`plot: wrote ${config.output} (${charts.map(([n]) => n).join(', ') || 'no charts'})\n`);
   return 0;
 }

@@ -15,7 +15,7 @@ function describe(point: SweepPoint): string {
   return `${point.event_size} B x${point.producers}: ${rates} Mevents/s${status}`;
 }
 
-export function runSweepCommand(config: SweepConfig, ctx: CommandContext): number {
+export async function runSweepCommand(config: SweepConfig, ctx: CommandContext): Promise<number> {
   const started = new Date();
   const todo = sweepPoints(config);
   const progress = new SweepProgress(todo.length);
@@ -24,7 +24,8 @@ export function runSweepCommand(config: SweepConfig, ctx: CommandContext): numbe
   for (const { producers, eventSize } of todo) {
     if (ctx.stop.requested()) break;
     progress.starting(`${eventSize} B x${producers}`);
-    const point = runPoint(config, producers, eventSize, ctx.stop);
+    const point = await runPoint(config, producers, eventSize, ctx.stop);
+    if (!point) break; // stopped part-way: the point is incomplete, not recorded
     points.push(point);
     files = writeSweep(config.outDir, sweepFile(config, points, started));
     progress.finished(describe(point));
@@ -32,7 +33,9 @@ export function runSweepCommand(config: SweepConfig, ctx: CommandContext): numbe
   progress.end();
   const failures = points.flatMap((p) => p.failures.map((f) => `at ${p.event_size} B x${p.producers}: ${f}`));
   reportFailures(ctx, failures);
+  const stalls = points.flatMap((p) => (p.stalls ?? []).map((f) => `at ${p.event_size} B x${p.producers}: ${f}`));
+  for (const s of stalls) ctx.stderr(`${ctx.name}: STALLED: ${s}\n`);
   const stopped = ctx.stop.requested() ? ` (INTERRUPTED by ${ctx.stop.reason()} after ${points.length} of ${todo.length} points)` : '';
   ctx.stdout(points.length ? `sweep: ${points.length} points written to ${files.json} and ${files.csv}${stopped}\n` : `sweep: no point completed${stopped}\n`);
-  return exitCode(failures.length > 0, ctx.stop);
+  return exitCode(failures.length > 0, ctx.stop, stalls.length > 0);
 }

@@ -1,7 +1,7 @@
 /** What a sweep writes: sweep.json (everything) and sweep.csv (one row per point and mode). */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeOutputFile } from '../../shared/output-file.js';
 import { max, min } from '../../shared/stats.js';
 import type { ModeName } from '../../shared/types.js';
 import type { SweepConfig } from './config.js';
@@ -75,12 +75,18 @@ function num(x: number): string {
   return Number.isFinite(x) ? String(Number(x.toFixed(4))) : '';
 }
 
-/** Writes both files (again after every point, so an interrupted sweep keeps what it measured). */
+export const SWEEP_JSON = 'sweep.json';
+export const SWEEP_CSV = 'sweep.csv';
+
+/**
+ * Writes both files (again after every point, so an interrupted sweep keeps
+ * what it measured), each whole or not at all. The folder was made and
+ * checked when the flags were (src/cli/sweep-options.ts).
+ */
 export function writeSweep(dir: string, file: SweepFile): { json: string; csv: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const json = path.join(dir, 'sweep.json');
-  const csv = path.join(dir, 'sweep.csv');
-  fs.writeFileSync(json, JSON.stringify(file, null, 2) + '\n');
-  fs.writeFileSync(csv, toCsv(file.points));
+  const json = path.join(dir, SWEEP_JSON);
+  const csv = path.join(dir, SWEEP_CSV);
+  writeOutputFile(json, JSON.stringify(file, null, 2) + '\n');
+  writeOutputFile(csv, toCsv(file.points));
   return { json, csv };
 }

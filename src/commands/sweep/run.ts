@@ -5,8 +5,9 @@
  * points with more producers run the concurrent pipeline as a child
  * `bench --producers P --json`, whose results have the same shape.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { PIPELINE_MODES } from '../../runners/pipeline.js';
 import { runPrefill } from '../../runners/prefill.js';
 import { collectGarbage } from '../../shared/gc.js';
 import { summarize, type ModeSummary } from '../../shared/results.js';
@@ -22,49 +23,78 @@ export interface SweepPoint {
   results: ModeSummary[];
   ratios: Record<string, number>;
   failures: string[];
+  /** The pipeline's stall watchdog findings (verified data, a broken --read-timeout bound). */
+  stalls?: string[];
 }
 
 export function sweepPoints(config: SweepConfig): { producers: number; eventSize: number }[] {
   return config.producers.flatMap((producers) => config.sizes.map((eventSize) => ({ producers, eventSize })));
 }
 
-export function runPoint(config: SweepConfig, producers: number, eventSize: number, stop: StopSignal = NEVER_STOP): SweepPoint {
+/** One point, or undefined when a stop came before it was complete (a partial point is not recorded). */
+export async function runPoint(config: SweepConfig, producers: number, eventSize: number, stop: StopSignal = NEVER_STOP): Promise<SweepPoint | undefined> {
   const events = eventsFor(config, eventSize);
   const started = process.hrtime.bigint();
   const base = { event_size: eventSize, producers, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
     const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup }, stop);
-    const summary = summarize(config.modes, runs);
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
+    if (stop.requested()) return undefined;
+    const summary = summarize(config.modes, runs);
     return { ...base, pattern: 'prefill', seconds: elapsed(), results: summary.results, ratios: summary.ratios, failures: summary.failures };
   }
-  return { ...base, ...runPipelineChild(config, producers, eventSize, events), seconds: elapsed() };
+  const point = await runPipelineChild(config, producers, eventSize, events, stop);
+  return stop.requested() ? undefined : { ...base, ...point, seconds: elapsed() };
 }
 
-function runPipelineChild(config: SweepConfig, producers: number, eventSize: number, events: number): Pick<SweepPoint, 'pattern' | 'results' | 'ratios' | 'failures'> {
+/** The modes a pipeline point runs, as bench --mode (the CLI has refused sweeps where this is empty). */
+function pipelineModeFlag(config: SweepConfig): string {
+  const modes = config.modes.filter((m) => PIPELINE_MODES.includes(m));
+  return modes.length === 1 ? modes[0] : modes.length === 2 && modes.includes('copy') && modes.includes('view') ? 'both' : 'all';
+}
+
+/** Runs `bench --producers P --json` as a child; a stop is passed on to it (SIGINT), and the sweep waits for it to wind down. */
+async function runPipelineChild(
+  config: SweepConfig,
+  producers: number,
+  eventSize: number,
+  events: number,
+  stop: StopSignal,
+): Promise<Pick<SweepPoint, 'pattern' | 'results' | 'ratios' | 'failures' | 'stalls'>> {
   const bench = path.join(__dirname, '..', '..', 'bench.js');
-  // The pipeline measures the JavaScript modes only (the native reference is a prefill mode).
-  const js = config.modes.filter((m) => m === 'copy' || m === 'view');
-  if (js.length === 0) return { pattern: 'pipeline', results: [], ratios: {}, failures: ['the pipeline (--producers above 1) measures copy and view only'] };
-  const mode = js.length === 2 ? 'both' : js[0];
   const args = [bench, '--producers', String(producers), '--event-size', String(eventSize), '-n', String(events)];
-  args.push('--mode', mode, '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--json');
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 ** 2 });
+  args.push('--mode', pipelineModeFlag(config), '--ring-size', String(config.ringSize), '--batch', String(config.batch));
+  args.push('--runs', String(config.runs), '--warmup', String(config.warmup), '--json');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const forward = stop.onRequest(() => child.kill('SIGINT'));
+  const status = await new Promise<number | null>((resolve) => {
+    child.once('error', (err) => {
+      stderr += err.message;
+      resolve(null);
+    });
+    child.once('close', (code) => resolve(code));
+  });
+  forward();
   const failures: string[] = [];
-  let parsed: { results?: ModeSummary[]; ratios?: Record<string, number>; failures?: string[] } = {};
+  let parsed: { results?: ModeSummary[]; ratios?: Record<string, number>; failures?: string[]; stalls?: string[] } = {};
   try {
-    parsed = JSON.parse(child.stdout);
+    parsed = JSON.parse(stdout);
   } catch {
-    failures.push(`bench --producers ${producers} printed no JSON (exit ${child.status}): ${child.stderr.trim().split('\n')[0] ?? ''}`);
+    failures.push(`bench --producers ${producers} printed no JSON (exit ${status}): ${stderr.trim().split('\n')[0] ?? ''}`);
   }
-  if (child.status !== 0 && failures.length === 0) failures.push(`bench --producers ${producers} exited ${child.status}: ${child.stderr.trim()}`);
+  // 3: verified, but a wait broke --read-timeout: a stall, reported as such.
+  if (status !== 0 && status !== 3 && failures.length === 0) failures.push(`bench --producers ${producers} exited ${status}: ${stderr.trim()}`);
   // One run per mode: its rate is the median and the only run.
   const results = (parsed.results ?? []).map((r) => ({
     ...r,
     runs_mevents_per_s: r.runs_mevents_per_s ?? [r.mevents_per_s],
     median_mevents_per_s: r.median_mevents_per_s ?? r.mevents_per_s,
   }));
-  return { pattern: 'pipeline', results, ratios: parsed.ratios ?? {}, failures: [...failures, ...(parsed.failures ?? [])] };
+  return { pattern: 'pipeline', results, ratios: parsed.ratios ?? {}, failures: [...failures, ...(parsed.failures ?? [])], stalls: parsed.stalls ?? [] };
 }
