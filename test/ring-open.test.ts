@@ -135,9 +135,19 @@ test('paths that are not pinned BPF objects: a regular file, a directory, a miss
     assert.equal(err.code, 'NOT_BPF_OBJECT');
     assert.equal(err.message, `${dir} is a directory, not a pinned BPF object`);
 
+    // Outside a bpffs: where pins live, but no advice to mount one over an unrelated folder.
     err = openError({ pinned: path.join(os.tmpdir(), 'no-such-dir', 'ring') });
     assert.equal(err.code, 'ENOENT');
-    assert.match(err.message, /is not on a BPF filesystem \(mount one: mount -t bpf bpf /);
+    assert.match(err.message, /; pins live on a BPF filesystem, usually \/sys\/fs\/bpf$/);
+    // A folder meant for pins that has no bpffs on it: the mount command for it.
+    const unmounted = fs.mkdtempSync(path.join(os.tmpdir(), 'bpf-rbb-unmounted-'));
+    try {
+      err = openError({ pinned: path.join(unmounted, 'ring') });
+      assert.equal(err.code, 'ENOENT');
+      assert.match(err.message, new RegExp(`${unmounted} is not on a BPF filesystem \\(mount one: mount -t bpf bpf ${unmounted}\\)$`));
+    } finally {
+      fs.rmdirSync(unmounted);
+    }
 
     const fd = fs.openSync(file, 'r');
     try {
