@@ -55,6 +55,8 @@ function point(eventSize: number, rates: Record<string, number[]>, ratios: Recor
       mode: mode as 'copy',
       producers: 1,
       event_size: eventSize,
+      touch: 'field' as const,
+      batch: 1,
       events: 10,
       drops: 0,
       seconds: 1,
@@ -65,7 +67,7 @@ function point(eventSize: number, rates: Record<string, number[]>, ratios: Recor
       median_mevents_per_s: sorted[1],
     };
   });
-  return { event_size: eventSize, producers: 1, pattern: 'prefill', events_per_run: 10, seconds: 1, results, ratios, failures: [] };
+  return { event_size: eventSize, producers: 1, touch: 'field', pattern: 'prefill', events_per_run: 10, seconds: 1, results, ratios, failures: [] };
 }
 
 test('CSV: one row per point and mode, min/median/max from the runs, the like-for-like ratio to native', () => {

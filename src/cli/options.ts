@@ -12,12 +12,19 @@ import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js
 import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
+import { PIPELINE_MODES } from '../consumer/consumer-task.js';
+import { TOUCH_CHOICES, type Touch } from '../shared/event.js';
 import { human } from '../shared/units.js';
 import { allowedCpus, bytes, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 
-export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
-/** What --mode both / all expand to; `all` adds the native references (in place and copying). */
-export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy'] };
+export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'callback', 'all'] as const;
+/**
+ * What --mode both / all expand to in the prefill pattern; `all` adds the
+ * native references (in place and copying) and the usual Node binding.
+ */
+export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy', 'callback'] };
+/** The modes the concurrent pipeline runs (src/consumer/consumer-task.ts), and what `all` means there. */
+export const PIPELINE_MODE_CHOICES: readonly ModeName[] = PIPELINE_MODES;
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
 /** CPU ids --consumer-cpu / --producer-cpus may name: this process's affinity mask. */
@@ -37,6 +44,7 @@ interface RawOptions {
   ringSize: number;
   readTimeout: number;
   batch: number;
+  touch: Touch;
   runs: number;
   warmup: number;
   json: boolean;
@@ -54,7 +62,7 @@ interface RawOptions {
 
 /** Flags that only mean something in the concurrent pattern (with --producers). */
 /** Flags --stress sets itself, step by step (src/patterns/stress.ts): giving one would be silently ignored. */
-const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
+const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
 const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress'] as const;
 
 export function buildCommand(): Command {
@@ -66,6 +74,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (${human(PAGE_SIZE)}..${human(MAX_RING_SIZE)}; K/M/G suffixes)`).argParser(bytes('--ring-size', PAGE_SIZE, MAX_RING_SIZE, true)).default(512 * 1024 ** 2, '512M'))
     .addOption(new Option('--read-timeout <time>', 'longest single wait for data: 100ms, 2s (a bare number is ms; 1ms..60s)').argParser(duration('--read-timeout', 1, 60_000, true)).default(100))
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf)').argParser(count('--batch', 1, 1_000_000)).default(1))
+    .addOption(new Option('--touch <level>', 'per-event work of every mode: field (read the 8-byte producer/sequence field) or all (every word after the timestamp)').argParser(choice('--touch', TOUCH_CHOICES)).default('field'))
     .addOption(new Option('--runs <count>', 'measured rounds; each round runs every mode once, interleaved (1..1000)').argParser(count('--runs', 1, 1000)).default(5))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds before the measured ones (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--json', 'print one JSON object instead of text').default(false))
@@ -96,7 +105,7 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
         `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
           `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
       );
-    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, runs: raw.runs, warmup: raw.warmup };
+    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup };
     return { pattern: 'prefill', config: { run, json: raw.json } };
   }
   const run = toPipelineConfig(raw, modes, explicit);
@@ -119,15 +128,16 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
   if (cycled)
     throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
-  if (!raw.stress && raw.mode !== 'copy' && raw.mode !== 'view' && raw.mode !== 'both')
-    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures copy, view or both`);
+  if (!raw.stress && !modes.every((m) => PIPELINE_MODE_CHOICES.includes(m)) && raw.mode !== 'all')
+    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures ${PIPELINE_MODE_CHOICES.join(', ')}, both or all (= ${PIPELINE_MODE_CHOICES.join(', ')})`);
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
   return {
-    modes,
+    modes: raw.mode === 'all' ? [...PIPELINE_MODE_CHOICES] : modes,
     eventSize: raw.eventSize,
     ringSize: raw.ringSize,
     batch: raw.batch,
+    touch: raw.touch,
     readTimeoutMs: raw.readTimeout,
     producers,
     chunk: raw.chunk,

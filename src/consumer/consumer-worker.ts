@@ -47,9 +47,9 @@ function consume(task: ConsumerTask): ConsumerReport {
   const native = addon();
   const control = new ControlBlock(task.control);
   if (task.cpu !== undefined) native.setAffinity(task.cpu);
-  warmUp(task.mode, task.eventSize, task.batch);
+  warmUp(task.mode, task.eventSize, task.batch, task.touch);
   const reader = new RingReader(task.ring, { batch: task.batch });
-  const sink = new LatencySink(task.start.nextSeq, task.eventSize);
+  const sink = new LatencySink(task.start.nextSeq, task.eventSize, task.touch);
   const epfd = task.poll === 'epoll' ? native.epollOpen(task.ringFd) : -1;
   let waits = 0;
   let timeouts = 0;
@@ -94,6 +94,7 @@ function consume(task: ConsumerTask): ConsumerReport {
       ring: task.ring,
       ringFd: task.ringFd,
       eventSize: task.eventSize,
+      touch: task.touch,
       startSeq: task.start.nextSeq,
       idle,
       sink,

@@ -13,6 +13,9 @@
  * whichever comes first). Every latency is therefore an upper bound that
  * includes the time to handle the rest of its batch, and is never negative.
  */
+import type { NativeLatency } from '../lib/addon.js';
+import type { Touch } from '../shared/event.js';
+import type { DrainOutcome } from '../shared/types.js';
 import { EventSink } from './event-sink.js';
 import { LatencyBuckets } from './latency-buckets.js';
 
@@ -37,8 +40,9 @@ export class LatencySink extends EventSink {
   constructor(
     startSeq: ArrayLike<number>,
     readonly eventSize: number,
+    touch: Touch = 'field',
   ) {
-    super(startSeq);
+    super(startSeq, touch);
   }
 
   override accept(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
@@ -49,6 +53,24 @@ export class LatencySink extends EventSink {
     this.seqHighSum = (this.seqHighSum + words[w + 3]) | 0;
     if (length !== this.eventSize) this.wrongLength++;
     if (this.pendingCount === LATENCY_BATCH) this.flush();
+  }
+
+  /**
+   * Takes over what a native consumer recorded the same way in C++
+   * (native/src/latency_sink.h), so the pipeline reports and checks a native
+   * run exactly as a JavaScript one. Only for a sink that saw no event itself.
+   */
+  takeNative(native: NativeLatency, outcome: DrainOutcome): void {
+    this.events = outcome.events;
+    for (let p = 0; p < this.perProducer.length; p++) {
+      this.perProducer[p] = outcome.perProducer[p];
+      this.expectedSeq[p] = outcome.expectedSeq[p];
+    }
+    this.latencies.addCounts(native.counts, native.total, native.min, native.max);
+    this.seqLowSum = native.seqLowSum;
+    this.seqHighSum = native.seqHighSum;
+    this.wrongLength = native.wrongLength;
+    this.lastEventNs = native.lastEventNs;
   }
 
   /** Ends the current batch: one clock reading, one histogram entry per held event. */

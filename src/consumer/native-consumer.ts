@@ -1,8 +1,12 @@
 /**
- * The native reference consumers (native/src/native_consumer.cc): libbpf's
- * ring_buffer__consume on the calling thread, doing per event the same work as
- * EventSink (checksum + sequence check). `native` processes each sample in
- * place; `native-copy` memcpy()s it into a reused buffer first.
+ * The native consumers (native/src/native_consumer.cc): libbpf's
+ * ring_buffer__consume on the calling thread.
+ *  - `native` processes each sample in place, `native-copy` memcpy()s it into
+ *    a reused buffer first; both do per event in C++ exactly what EventSink
+ *    does (native/src/event_sink.h, at the run's touch level);
+ *  - `callback` is the usual Node binding: libbpf calls back into JavaScript
+ *    once per event through N-API with the sample copied into a fresh Buffer,
+ *    and the JavaScript callback hands it to the same EventSink as the JS modes.
  *
  * ring_buffer__new() maps the whole ring (page + 2 * size bytes, every page
  * inserted at mmap() time), which must not be timed; so a consumer is made once
@@ -15,30 +19,33 @@
  * with a RingReader on the same ring, provided the RingReader is made (or
  * resynchronised) after the native drain: a RingReader keeps its own position.
  */
-import { addon, type NativeConsumer } from '../lib/addon.js';
+import { addon, type NativeConsumer, type NativeVariant } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
+import type { Touch } from '../shared/event.js';
 import type { DrainOutcome } from '../shared/types.js';
 import type { IdleHandler } from './drain.js';
+import type { EventSink } from './event-sink.js';
+import type { LatencySink } from './latency-sink.js';
 
-
-export type NativeVariant = 'in-place' | 'copy';
+export type { NativeVariant };
 
 interface Kept {
   ring: RingMemory;
   eventSize: number;
-  consumers: Partial<Record<NativeVariant, NativeConsumer>>;
+  consumers: Map<string, NativeConsumer>;
 }
 
 let kept: Kept | undefined;
 
-/** The consumer of `variant` for this ring, made on first use (call it before any clock starts). */
-export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant): NativeConsumer {
+/** The consumer of `variant` and `touch` for this ring, made on first use (call it before any clock starts). */
+export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant, touch: Touch): NativeConsumer {
   if (kept && (kept.ring !== ring || kept.eventSize < eventSize)) releaseNativeConsumers();
-  kept ??= { ring, eventSize, consumers: {} };
-  let consumer = kept.consumers[variant];
+  kept ??= { ring, eventSize, consumers: new Map() };
+  const key = `${variant}/${touch}`;
+  let consumer = kept.consumers.get(key);
   if (!consumer) {
-    consumer = new (addon().NativeConsumer)(ringFd, eventSize, variant === 'copy');
-    kept.consumers[variant] = consumer;
+    consumer = new (addon().NativeConsumer)(ringFd, eventSize, variant, touch);
+    kept.consumers.set(key, consumer);
   }
   return consumer;
 }
@@ -46,7 +53,7 @@ export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: n
 /** Frees every kept native consumer (their mappings, and with them their hold on the ring's map). */
 export function releaseNativeConsumers(): void {
   if (!kept) return;
-  for (const consumer of Object.values(kept.consumers)) consumer.close();
+  for (const consumer of kept.consumers.values()) consumer.close();
   kept = undefined;
 }
 
@@ -58,4 +65,40 @@ export function drainNative(consumer: NativeConsumer, startSeq: ArrayLike<number
     if (!idle(status)) break;
   }
   return consumer.result();
+}
+
+/**
+ * The pipeline's native drain: a consumer made with recordLatency, which
+ * records latency in C++ as LatencySink does in JavaScript. `sink.events`
+ * follows the native count between drains (the idle handler's stop rule reads
+ * it); at the end the sink takes over the native record, so the pipeline
+ * reports and checks it as it does a JavaScript consumer's.
+ */
+export function drainNativeWithLatency(consumer: NativeConsumer, sink: LatencySink, startSeq: ArrayLike<number>, idle: IdleHandler): DrainOutcome {
+  consumer.begin(startSeq);
+  for (;;) {
+    const status = consumer.consume();
+    sink.events = consumer.eventCount();
+    if (!idle(status)) break;
+  }
+  const outcome = consumer.result();
+  sink.takeNative(consumer.latency(), outcome);
+  return outcome;
+}
+
+/**
+ * callback mode: libbpf's ring_buffer__consume calls `onSample` once per event
+ * with a fresh Buffer holding a copy of the sample; it hands the sample to the
+ * sink, as the JavaScript modes do, through a 32-bit view of the Buffer (what
+ * any reader of 32-bit fields needs; the Buffer is 8-byte aligned, its own
+ * allocation).
+ */
+export function drainCallback(consumer: NativeConsumer, sink: EventSink, idle: IdleHandler): void {
+  const onSample = (sample: Uint8Array): void => {
+    sink.accept(new Int32Array(sample.buffer, sample.byteOffset, sample.byteLength >>> 2), sample, 0, sample.byteLength);
+  };
+  for (;;) {
+    const status = consumer.consume(onSample);
+    if (!idle(status)) return;
+  }
 }

@@ -16,7 +16,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ConsumerReport, ConsumerTask, PipelineMode } from '../consumer/consumer-task.js';
+import { PIPELINE_MODES, type ConsumerReport, type ConsumerTask, type PipelineMode } from '../consumer/consumer-task.js';
 import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
@@ -35,8 +35,6 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
-const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
-
 /**
  * Runs every mode of config.modes through the pipeline, one after the other.
  * A stop ends the producers at their next chunk; the consumer still drains
@@ -44,8 +42,8 @@ const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
  * further mode starts.
  */
 export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
-  const unsupported = config.modes.find((m) => !PIPELINE_MODES.includes(m));
-  if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline measures copy and view only`);
+  const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
+  if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline measures ${PIPELINE_MODES.join(', ')} only`);
   const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[config.wakeup] });
   const pool = new Piscina<ProducerTask, ProducerReport>({
     filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
@@ -98,6 +96,7 @@ async function runMode(
     stateFd: session.object.stateFd,
     eventSize: config.eventSize,
     batch: config.batch,
+    touch: config.touch,
     poll: config.poll,
     readTimeoutMs: config.readTimeoutMs,
     producers: config.producers,
@@ -193,6 +192,8 @@ function assemble(
       mode,
       producers: config.producers,
       event_size: config.eventSize,
+      touch: config.touch,
+      batch: config.batch,
       events: outcome.events,
       drops: sum(delta.drops),
       seconds,

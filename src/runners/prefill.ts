@@ -72,6 +72,7 @@ function prefillOnce(
     ring: session.ring,
     ringFd: session.object.ringFd,
     eventSize: config.eventSize,
+    touch: config.touch,
     startSeq: before.nextSeq,
     idle: doneWhenEmpty,
   };
@@ -92,6 +93,8 @@ function prefillOnce(
       mode,
       producers: 1,
       event_size: config.eventSize,
+      touch: config.touch,
+      batch: config.batch,
       events: outcome.events,
       drops,
       seconds,

@@ -3,6 +3,7 @@
  * (src/runners) take these configs and a StopSignal; the CLI (src/cli) builds
  * them from flags, sweep and stress build them from their own plans.
  */
+import type { Touch } from './event.js';
 import type { ModeName } from './types.js';
 
 export const POLL_CHOICES = ['spin', 'epoll'] as const;
@@ -21,8 +22,10 @@ export interface RingConfig {
   eventSize: number;
   /** Ring size in bytes: a power of two, a multiple of the page size. */
   ringSize: number;
-  /** Publish the consumer position every `batch` records. */
+  /** Publish the consumer position every `batch` records; the JavaScript modes read runs of `batch` records when it is above 1. */
   batch: number;
+  /** How much of each sample every consumer reads (src/shared/event.ts Touch). */
+  touch: Touch;
 }
 
 /** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */

@@ -5,6 +5,7 @@
  * checksum. Keys of the result objects are the --json contract (snake_case).
  */
 import { median, ratios } from './stats.js';
+import type { Touch } from './event.js';
 import type { LatencySummary, ModeName } from './types.js';
 
 /** One measured drain. */
@@ -12,6 +13,10 @@ export interface ModeResult {
   mode: ModeName;
   producers: number;
   event_size: number;
+  /** The per-event work (src/shared/event.ts Touch). */
+  touch: Touch;
+  /** --batch: records per published position, and per run for the JavaScript modes. */
+  batch: number;
   events: number;
   drops: number;
   seconds: number;
@@ -70,13 +75,17 @@ export interface Summary {
 /**
  * The ratios reported, each the median of per-round ratios, like for like:
  * `view/native` compares the two in-place readers, `copy/native` the two
- * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record).
+ * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record);
+ * `view/callback` and `copy/callback` what this reader gains over the usual
+ * Node binding (a JavaScript callback per event through N-API).
  */
 export const RATIOS: Record<string, [ModeName, ModeName]> = {
   'view/copy': ['view', 'copy'],
   'view/native': ['view', 'native'],
   'copy/native': ['copy', 'native-copy'],
   'native-copy/native': ['native-copy', 'native'],
+  'view/callback': ['view', 'callback'],
+  'copy/callback': ['copy', 'callback'],
 };
 
 /**

@@ -12,7 +12,7 @@ import { runPoint, sweepPoints, type SweepPoint } from './run.js';
 function describe(point: SweepPoint): string {
   const rates = point.results.map((r) => `${r.mode} ${r.median_mevents_per_s.toFixed(1)}`).join(', ');
   const status = point.failures.length ? ` FAILED (${point.failures.length})` : '';
-  return `${point.event_size} B x${point.producers}: ${rates} Mevents/s${status}`;
+  return `${point.event_size} B x${point.producers} touch ${point.touch}: ${rates} Mevents/s${status}`;
 }
 
 export function runSweepCommand(config: SweepConfig, ctx: CommandContext): number {
@@ -21,16 +21,16 @@ export function runSweepCommand(config: SweepConfig, ctx: CommandContext): numbe
   const progress = new SweepProgress(todo.length);
   const points: SweepPoint[] = [];
   let files = { json: '', csv: '' };
-  for (const { producers, eventSize } of todo) {
+  for (const { producers, touch, eventSize } of todo) {
     if (ctx.stop.requested()) break;
-    progress.starting(`${eventSize} B x${producers}`);
-    const point = runPoint(config, producers, eventSize, ctx.stop);
+    progress.starting(`${eventSize} B x${producers} touch ${touch}`);
+    const point = runPoint(config, producers, touch, eventSize, ctx.stop);
     points.push(point);
     files = writeSweep(config.outDir, sweepFile(config, points, started));
     progress.finished(describe(point));
   }
   progress.end();
-  const failures = points.flatMap((p) => p.failures.map((f) => `at ${p.event_size} B x${p.producers}: ${f}`));
+  const failures = points.flatMap((p) => p.failures.map((f) => `at ${p.event_size} B x${p.producers} touch ${p.touch}: ${f}`));
   reportFailures(ctx, failures);
   const stopped = ctx.stop.requested() ? ` (INTERRUPTED by ${ctx.stop.reason()} after ${points.length} of ${todo.length} points)` : '';
   ctx.stdout(points.length ? `sweep: ${points.length} points written to ${files.json} and ${files.csv}${stopped}\n` : `sweep: no point completed${stopped}\n`);
