@@ -75,9 +75,7 @@ export function drainCopyRuns(reader: RingReader, sink: EventSink, idle: IdleHan
       if (idle(count)) continue;
       return;
     }
-    const offsets = reader.runOffsets;
-    const lengths = reader.runLengths;
-    for (let i = 0; i < count; i++) sink.accept(words, bytes, offsets[i], lengths[i]);
+    sink.acceptRun(words, bytes, reader.runOffsets, reader.runLengths, count);
   }
 }
 
@@ -94,9 +92,7 @@ export function drainViewRuns(reader: RingReader, sink: EventSink, idle: IdleHan
       if (idle(count)) continue;
       return;
     }
-    const offsets = reader.runOffsets;
-    const lengths = reader.runLengths;
-    for (let i = 0; i < count; i++) sink.accept(words, bytes, offsets[i], lengths[i]);
+    sink.acceptRun(words, bytes, reader.runOffsets, reader.runLengths, count);
     reader.consumeRun();
   }
 }

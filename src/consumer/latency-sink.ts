@@ -47,6 +47,16 @@ export class LatencySink extends EventSink {
 
   override accept(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
     super.accept(words, bytes, byteOffset, length);
+    this.hold(words, byteOffset, length);
+  }
+
+  override acceptRun(words: Int32Array, bytes: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): void {
+    super.acceptRun(words, bytes, offsets, lengths, count);
+    for (let i = 0; i < count; i++) this.hold(words, offsets[i], lengths[i]);
+  }
+
+  /** The latency sink's own per-event work: hold the timestamp, add the sequence halves, check the length. */
+  private hold(words: Int32Array, byteOffset: number, length: number): void {
     const w = byteOffset >>> 2;
     this.pending[this.pendingCount++] = (words[w + 1] >>> 0) * 4294967296 + (words[w] >>> 0);
     this.seqLowSum = (this.seqLowSum + words[w + 2]) | 0;

@@ -48,6 +48,18 @@ export interface RingReaderOptions {
   batch?: number;
 }
 
+/**
+ * Whether moving the low half from `from` to `to` (both int32 bits, less than
+ * 2^32 apart) crossed a multiple of 2^32: `to` is below `from` as unsigned
+ * numbers. Compared with the sign bit flipped, so the comparison stays in
+ * int32 arithmetic (an unsigned `>>> 0` comparison deoptimises the first time
+ * a position passes 2^31).
+ */
+function crossed(from: number, to: number): boolean {
+  return (to ^ SIGN_BIT) < (from ^ SIGN_BIT);
+}
+const SIGN_BIT = -0x80000000;
+
 /** No byte limit on a run read in place: a run never exceeds the ring size (< 2^31). */
 const IN_PLACE = 0x7fffffff;
 
@@ -102,8 +114,10 @@ export class RingReader {
     this.runOffsets = new Int32Array(this.batch);
     this.runLengths = new Int32Array(this.batch);
     const start = Atomics.load(this.consumerPosition, 0);
-    this.low = Number(BigInt.asIntN(32, start));
-    this.high = Number(start >> 32n);
+    // `| 0`: a small integer, never the heap number Number(bigint) may give, so
+    // the fields keep TurboFan's small-integer representation from the start.
+    this.low = Number(BigInt.asIntN(32, start)) | 0;
+    this.high = Number(start >> 32n) | 0;
     this.committedHigh = this.high;
     this.producerLow = this.low;
   }
@@ -144,7 +158,7 @@ export class RingReader {
   /** Moves past the record peek() returned; publishes the position every `batch` records. */
   consume(): void {
     const next = (this.low + this.recordBytes) | 0;
-    if (next >>> 0 < this.low >>> 0) this.high++; // crossed a multiple of 2^32
+    if (crossed(this.low, next)) this.high++;
     this.low = next;
     if (++this.uncommitted >= this.batch) this.commit();
   }
@@ -245,7 +259,12 @@ export class RingReader {
    * consumes nothing. Returns the sample count, or EMPTY / BUSY when it found
    * no sample.
    */
-  private walk(max: number, limit: number, base: number): number {
+  private walk(maxRecords: number, byteLimit: number, offsetBase: number): number {
+    // Parameters as int32 locals: checked once here, not on every iteration
+    // (the Atomics.load call in the loop makes TurboFan re-check tagged values).
+    const max = maxRecords | 0;
+    const limit = byteLimit | 0;
+    const base = offsetBase | 0;
     const words = this.words;
     const offsets = this.runOffsets;
     const lengths = this.runLengths;
@@ -307,7 +326,7 @@ export class RingReader {
   /** Moves the local position to `low` (at most one ring size ahead), counting one uncommitted step. */
   private advanceTo(low: number): void {
     if (low === this.low) return;
-    if (low >>> 0 < this.low >>> 0) this.high++; // crossed a multiple of 2^32
+    if (crossed(this.low, low)) this.high++;
     this.low = low;
     this.uncommitted++;
   }

@@ -54,6 +54,12 @@ export function buildPacket(producerId: number, eventSize: number): Uint8Array {
 export const TOUCH_CHOICES = ['field', 'all'] as const;
 export type Touch = (typeof TOUCH_CHOICES)[number];
 
+/** What each level does per event, for the reports' header lines. */
+export const TOUCH_DESCRIPTIONS: Record<Touch, string> = {
+  field: 'per event, the 8-byte producer/sequence field is read, added to the checksum and sequence-checked; nothing else of the sample is read',
+  all: 'per event, every 32-bit word after the timestamp is read into the checksum, and the sequence checked',
+};
+
 /** Checksum.add's endWord for `all`: no sample has this many words. */
 export const ALL_WORDS = 2 ** 30;
 /** The sample word after the last one a touch level reads (Checksum.add's endWord). */
@@ -122,13 +128,26 @@ export class Checksum {
    * caller has already read for the sequence check.
    */
   addField(length: number, word2: number, word3: number): void {
-    this.a = (this.a + length + word2 + word3) | 0;
-    this.b = (this.b + Math.imul(word2, 2) + Math.imul(word3, 3)) | 0;
+    this.a = fieldA(this.a, length, word2, word3);
+    this.b = fieldB(this.b, word2, word3);
   }
 
   hex(): string {
     return checksumHex(this.a, this.b);
   }
+}
+
+/**
+ * Checksum.addField's two sums as pure functions, for loops that keep a and b
+ * in locals over a run of events (EventSink.acceptRun). Every partial sum is
+ * truncated, so TurboFan never speculates on (and deoptimises at) an int32
+ * overflow.
+ */
+export function fieldA(a: number, length: number, word2: number, word3: number): number {
+  return (((a + length) | 0) + ((word2 + word3) | 0)) | 0;
+}
+export function fieldB(b: number, word2: number, word3: number): number {
+  return (((b + Math.imul(word2, 2)) | 0) + Math.imul(word3, 3)) | 0;
 }
 
 export function checksumHex(a: number, b: number): string {
