@@ -289,10 +289,25 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   void* producer_page_ = MAP_FAILED;
 };
 
+// latencyCountsIndex(values: Float64Array): Float64Array — LatencySink::Index
+// of each value, so a test can check the native bucketing against
+// LatencyBuckets' (src/consumer/latency-buckets.ts countsIndex).
+Napi::Value LatencyCountsIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, "latencyCountsIndex: values must be a Float64Array");
+  Napi::Float64Array values = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array out = Napi::Float64Array::New(env, values.ElementLength());
+  for (size_t i = 0; i < values.ElementLength(); i++)
+    out[i] = static_cast<double>(LatencySink::Index(std::min(static_cast<uint64_t>(values[i]), LatencySink::kMaxValue)));
+  return out;
+}
+
 }  // namespace
 
 void InitNativeConsumer(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeConsumer", NativeConsumer::Define(env));
+  exports.Set("latencyCountsIndex", Napi::Function::New(env, LatencyCountsIndex, "latencyCountsIndex"));
 }
 
 }  // namespace rbb

@@ -27,6 +27,14 @@ export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 
 export const PIPELINE_MODE_CHOICES: readonly ModeName[] = PIPELINE_MODES;
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
+/**
+ * The pipeline's defaults when neither -n nor --duration is given: runs long
+ * enough to measure (50,000 events at millions a second are over in tens of
+ * ms, noise rather than a result), and fewer rounds than the prefill so the
+ * headline `--mode both --producers 2` takes about 15 s.
+ */
+export const PIPELINE_DEFAULT_DURATION_MS = 1000;
+export const PIPELINE_DEFAULT_RUNS = 3;
 /** CPU ids --consumer-cpu / --producer-cpus may name: this process's affinity mask. */
 const CPUS = allowedCpus();
 const CPUS_TEXT = CPUS.length === CPUS[CPUS.length - 1] + 1 ? `0..${CPUS.length - 1}` : CPUS.join(',');
@@ -68,14 +76,14 @@ const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram
 export function buildCommand(): Command {
   return new Command('bench')
     .description('Measure reading a BPF ring buffer from Node.js: copy vs zero-copy view.')
-    .addOption(new Option('-n, --events <count>', 'events per run (k/M suffixes allowed)').argParser(count('-n/--events', 1, 1e12)).default(50_000))
+    .addOption(new Option('-n, --events <count>', `events per run (k/M suffixes allowed); with --producers and no -n, the pipeline runs for --duration (default ${PIPELINE_DEFAULT_DURATION_MS / 1000}s per run) instead`).argParser(count('-n/--events', 1, 1e12)).default(50_000))
     .addOption(new Option('--mode <mode>', 'consumer modes to measure').argParser(choice('--mode', MODE_CHOICES)).default('both'))
     .addOption(new Option('--event-size <bytes>', `whole sample size, header included (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(bytes('--event-size', MIN_EVENT_SIZE, MAX_EVENT_SIZE)).default(128))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (${human(PAGE_SIZE)}..${human(MAX_RING_SIZE)}; K/M/G suffixes)`).argParser(bytes('--ring-size', PAGE_SIZE, MAX_RING_SIZE, true)).default(512 * 1024 ** 2, '512M'))
     .addOption(new Option('--read-timeout <time>', 'longest single wait for data: 100ms, 2s (a bare number is ms; 1ms..60s)').argParser(duration('--read-timeout', 1, 60_000, true)).default(100))
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf)').argParser(count('--batch', 1, 1_000_000)).default(1))
     .addOption(new Option('--touch <level>', 'per-event work of every mode: field (read the 8-byte producer/sequence field) or all (every word after the timestamp)').argParser(choice('--touch', TOUCH_CHOICES)).default('field'))
-    .addOption(new Option('--runs <count>', 'measured rounds; each round runs every mode once, interleaved (1..1000)').argParser(count('--runs', 1, 1000)).default(5))
+    .addOption(new Option('--runs <count>', `measured rounds; each round runs every mode once, interleaved (1..1000; default 5, ${PIPELINE_DEFAULT_RUNS} with --producers)`).argParser(count('--runs', 1, 1000)).default(5))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds before the measured ones (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--json', 'print one JSON object instead of text').default(false))
     .addOption(new Option('--producers <count>', `run the concurrent pipeline with N producer threads (1..${MAX_PRODUCERS}); without it, the prefill pattern runs`).argParser(count('--producers', 1, MAX_PRODUCERS)))
@@ -119,8 +127,10 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
 
 function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {
   const producers = raw.producers ?? 1;
-  // -n bounds the run unless only --duration was given.
-  const events = raw.duration !== undefined && !explicit('events') ? undefined : raw.events;
+  // -n bounds the run when given; else --duration, by default PIPELINE_DEFAULT_DURATION_MS.
+  const events = explicit('events') ? raw.events : undefined;
+  const durationIsDefault = events === undefined && raw.duration === undefined;
+  const durationMs = durationIsDefault ? PIPELINE_DEFAULT_DURATION_MS : raw.duration;
   if (events !== undefined && events < producers)
     throw new InvalidArgumentError(`-n/--events must be at least --producers (${producers}), got ${events}`);
   if (raw.stress && raw.duration === undefined)
@@ -141,8 +151,11 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     readTimeoutMs: raw.readTimeout,
     producers,
     chunk: raw.chunk,
+    runs: explicit('runs') ? raw.runs : PIPELINE_DEFAULT_RUNS,
+    warmup: raw.warmup,
     events,
-    durationMs: raw.duration,
+    durationMs,
+    durationIsDefault,
     rate: raw.rate,
     poll: raw.poll,
     wakeup: raw.wakeup,

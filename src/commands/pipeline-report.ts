@@ -1,39 +1,85 @@
 /**
- * What the user reads after a pipeline run: one line of set-up, then per mode
- * the events, drops, time, rate, checksum and latency percentiles; or one JSON
- * object `{"results": [...]}` with the ModeResult keys (plus the pipeline's).
- * Also writes --histogram files.
+ * What the user reads after a pipeline run: the set-up (one line, then the
+ * work each mode does), then per mode its median run's events, drops, time,
+ * rate, checksum and latency percentiles, the spread over the measured rounds,
+ * and the ratios; or one JSON object with the settings, the per-mode
+ * summaries (the ModeResult keys plus the pipeline's), the ratios and every
+ * run. Also writes --histogram files.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LATENCY_CLOCK } from '../runners/pipeline.js';
 import type { PipelineConfig } from '../shared/config.js';
-import type { PipelineRun } from '../shared/results.js';
+import type { PipelineModeResult, PipelineRun, Summary } from '../shared/results.js';
+import { max, min } from '../shared/stats.js';
 import { MODE_LABELS } from '../shared/types.js';
 import { formatMs, formatNs, human } from '../shared/units.js';
+import { workLines } from './run-header.js';
+
+export type PipelineSummary = Summary<PipelineModeResult>;
 
 export function pipelineFailures(runs: PipelineRun[]): string[] {
-  return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
+  return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}, round ${r.round}${r.warmup ? ' (warm-up)' : ''}: ${f}`));
+}
+
+/** The settings a pipeline run was made with, as --json records them. */
+export function pipelineSettings(config: PipelineConfig): Record<string, unknown> {
+  return {
+    pattern: 'pipeline',
+    modes: config.modes,
+    touch: config.touch,
+    batch: config.batch,
+    event_size: config.eventSize,
+    ring_size: config.ringSize,
+    producers: config.producers,
+    chunk: config.chunk,
+    events: config.events ?? null,
+    duration_ms: config.durationMs ?? null,
+    duration_is_default: config.durationIsDefault ?? false,
+    rate: config.rate ?? null,
+    poll: config.poll,
+    wakeup: config.wakeup,
+    read_timeout_ms: config.readTimeoutMs,
+    runs: config.runs,
+    warmup: config.warmup,
+  };
 }
 
 /** `interruptedBy`: the signal that cut the run short, recorded as `"interrupted": {"signal": ...}` like prefill's. */
-export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string): string {
+export function formatPipelineJson(config: PipelineConfig, summary: PipelineSummary | undefined, runs: PipelineRun[], interruptedBy?: string): string {
   const interrupted = interruptedBy ? { interrupted: { signal: interruptedBy } } : {};
-  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), ...interrupted }, null, 2);
+  return JSON.stringify(
+    {
+      settings: pipelineSettings(config),
+      results: summary?.results ?? [],
+      ratios: summary?.ratios ?? {},
+      runs: runs.map((r) => ({ round: r.round, warmup: r.warmup, ...r.result, failures: r.failures })),
+      failures: pipelineFailures(runs),
+      ...interrupted,
+    },
+    null,
+    2,
+  );
 }
 
-export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]): string {
+export function formatPipelineText(config: PipelineConfig, summary: PipelineSummary | undefined, runs: PipelineRun[]): string {
   const p = config;
-  const bound = [p.events !== undefined ? `${p.events} events` : '', p.durationMs !== undefined ? `${formatMs(p.durationMs)}` : ''].filter(Boolean).join(' or ');
+  const duration = p.durationMs !== undefined ? `${formatMs(p.durationMs)} per run${p.durationIsDefault ? ' (the default without -n or --duration)' : ''}` : '';
+  const bound = [p.events !== undefined ? `${p.events} events per run` : '', duration].filter(Boolean).join(' or ');
   const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
   const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
   const lines = [
     `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run, ${bound}, ${pace}; ` +
-      `${config.eventSize} B events, ring ${human(config.ringSize)}; consumer waits by ${wait}, wake-up ${p.wakeup}`,
+      `${config.eventSize} B events, ring ${human(config.ringSize)}, touch ${p.touch}, batch ${p.batch}; consumer waits by ${wait}, wake-up ${p.wakeup}; ` +
+      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved`,
+    ...workLines(p.touch, p.batch, p.modes),
     `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
   ];
-  const width = Math.max(...runs.map((r) => MODE_LABELS[r.result.mode].length)) + 2;
-  for (const { result: r, failures } of runs) {
+  const results = summary?.results ?? [];
+  const width = Math.max(0, ...results.map((r) => MODE_LABELS[r.mode].length)) + 2;
+  for (const r of results) {
+    const mine = runs.filter((run) => run.result.mode === r.mode);
+    const failed = mine.filter((run) => run.failures.length).length;
     lines.push(
       `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${r.discards ? `, ${r.discards} discards` : ''} ` +
         `in ${r.seconds.toFixed(3)}s (${r.mevents_per_s.toFixed(2)} Mevents/s; produced ${r.produced} at ${(r.produced_per_s / 1e6).toFixed(3)} Mevents/s), checksum=${r.checksum}`,
@@ -45,17 +91,38 @@ export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[]):
         (p.poll === 'epoll' ? `; ${r.epoll_waits} epoll waits, ${r.epoll_timeouts} timed out` : '') +
         (p.rate !== undefined ? `; latest chunk start ${formatNs(r.max_lateness_ns)} behind schedule` : ''),
     );
-    lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : 'integrity: verified (sequences, drops, checksum)'));
+    if (r.runs_mevents_per_s.length > 1) {
+      const p99 = (r.runs_p99_ns ?? []).filter((v) => !Number.isNaN(v));
+      lines.push(
+        ''.padEnd(width) +
+          `${r.runs_mevents_per_s.length} runs: min ${min(r.runs_mevents_per_s).toFixed(2)}, median ${r.median_mevents_per_s.toFixed(2)}, max ${max(r.runs_mevents_per_s).toFixed(2)} Mevents/s` +
+          (p99.length ? `; p99 min ${formatNs(min(p99))}, median ${formatNs(r.median_p99_ns ?? NaN)}, max ${formatNs(max(p99))}` : ''),
+      );
+    }
+    lines.push(
+      ''.padEnd(width) +
+        (failed ? `integrity: FAILED in ${failed} of ${mine.length} runs (problems below)` : `integrity: verified in all ${mine.length} runs (sequences, drops, checksum)`),
+    );
+  }
+  const ratios = Object.entries(summary?.ratios ?? {});
+  if (ratios.length) {
+    lines.push('ratios (median of per-round ratios; "p99": JS p99 latency ÷ native p99, lower is better):');
+    for (const [key, value] of ratios) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
   }
   return lines.join('\n');
 }
 
-/** Writes each run's .hgrm: FILE itself for one mode, FILE with .copy / .view before the extension for several. */
-export function writeHistograms(file: string, runs: PipelineRun[]): string[] {
+/**
+ * Writes each mode's .hgrm (its median run's): FILE itself for one mode, FILE
+ * with .copy / .view / .native before the extension for several.
+ */
+export function writeHistograms(file: string, summary: PipelineSummary, runs: PipelineRun[]): string[] {
   const written: string[] = [];
-  for (const run of runs) {
+  for (const rep of summary.representatives) {
+    const run = runs.find((r) => r.result === rep);
+    if (!run) continue;
     const ext = path.extname(file);
-    const target = runs.length === 1 ? file : `${file.slice(0, file.length - ext.length)}.${run.result.mode}${ext || '.hgrm'}`;
+    const target = summary.representatives.length === 1 ? file : `${file.slice(0, file.length - ext.length)}.${rep.mode}${ext || '.hgrm'}`;
     fs.writeFileSync(target, run.hgrm);
     written.push(target);
   }

@@ -85,7 +85,8 @@ function consume(task: ConsumerTask): ConsumerReport {
         waits++;
         watchdog.beforeWait();
         if (native.epollWait(epfd, task.readTimeoutMs) === 0) timeouts++;
-        watchdog.afterWait(oldestUnreadNs(reader), Number(process.hrtime.bigint()));
+        // The native consumer (libbpf) moves the published position itself: look from there.
+        watchdog.afterWait(oldestUnreadNs(task.mode === 'native' ? new RingReader(task.ring) : reader), Number(process.hrtime.bigint()));
       }
       return true;
     };
@@ -103,7 +104,7 @@ function consume(task: ConsumerTask): ConsumerReport {
     const h = sink.latencies.toHistogram();
     return {
       outcome,
-      expectedChecksum: new ExpectedChecksum(task.eventSize).hex(sink.perProducer, sink.seqLowSum, sink.seqHighSum),
+      expectedChecksum: new ExpectedChecksum(task.eventSize, task.touch).hex(sink.perProducer, sink.seqLowSum, sink.seqHighSum),
       wrongLength: sink.wrongLength,
       latency:
         h.totalCount === 0

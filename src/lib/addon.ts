@@ -100,6 +100,8 @@ export interface Addon {
   /** Zeroes the per-producer counters; call only while no producer runs. */
   resetState(stateFd: number): void;
   maxProducers: number;
+  /** The native latency recorder's bucket index of each value (native/src/latency_sink.h), for the test that checks it against LatencyBuckets. */
+  latencyCountsIndex(values: Float64Array): Float64Array;
   /** Constants compiled in from the C headers (native/src/addon.cc Contract), checked against TypeScript's at load. */
   contract: Record<string, number>;
   mapRing(ringFd: number, ringSize: number, populate: boolean): RingMapping;

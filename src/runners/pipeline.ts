@@ -3,8 +3,10 @@
  * triggers the BPF program while one consumer worker drains the ring, both
  * released together through the control block (src/shared/control.ts). Every
  * mode runs on the same loaded program and ring, with the same producers and
- * rate; the program's counters are reset between modes, so with -n and no
- * drops every mode consumes identical events.
+ * rate; the program's counters are reset between runs, so with -n and no
+ * drops every run consumes identical events. Rounds run every mode once,
+ * rotating which goes first, --warmup unmeasured rounds before --runs
+ * measured ones, as the prefill pattern does; the report gives medians.
  *
  * Nothing waits without a bound: workers get STARTUP_TIMEOUT_MS to report
  * ready; producers end with -n or --duration or when the run is stopped; the
@@ -24,6 +26,7 @@ import { ControlBlock } from '../shared/control.js';
 import { Session } from '../shared/session.js';
 import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
+import { interleave } from '../shared/stats.js';
 import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
 import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
@@ -36,10 +39,11 @@ export const CONSUMER_GRACE_MS = 60_000;
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
 /**
- * Runs every mode of config.modes through the pipeline, one after the other.
- * A stop ends the producers at their next chunk; the consumer still drains
- * what they made, so the partial run is verified like any other, and no
- * further mode starts.
+ * Runs every round (every mode of config.modes, interleaved) through the
+ * pipeline, one run after the other, warm-ups included, and calls onRun after
+ * each. A stop ends the producers at their next chunk; the consumer still
+ * drains what they made, so the partial run is verified like any other, and
+ * no further run starts.
  */
 export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
   const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
@@ -54,17 +58,20 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   });
   try {
     const runs: PipelineRun[] = [];
-    for (const mode of config.modes) {
-      if (stop.requested()) break;
-      const run = await runMode(session, pool, config, mode as PipelineMode, stop);
-      runs.push(run);
-      onRun(run);
+    const rounds = interleave(config.modes, config.warmup + config.runs);
+    for (const [round, order] of rounds.entries()) {
+      for (const mode of order) {
+        if (stop.requested()) return runs;
+        const run = { round, warmup: round < config.warmup, ...(await runMode(session, pool, config, mode as PipelineMode, stop)) };
+        runs.push(run);
+        onRun(run);
+      }
     }
-    // With -n, no drops and no stop, every mode consumed identical events.
-    if (config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
+    // With -n, no drops and no stop, every run consumed identical events.
+    if (sameEvents(config, runs, stop)) {
       const disagreement = checksumDisagreement(
         runs.map((r) => r.result.checksum),
-        'modes over identical events',
+        'runs over identical events',
       );
       if (disagreement) runs[runs.length - 1].failures.push(disagreement);
     }
@@ -75,13 +82,18 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   }
 }
 
+/** Whether every run drained identical events (so their checksums must agree): -n, no drops, no stop. */
+export function sameEvents(config: Pick<PipelineConfig, 'events'>, runs: readonly PipelineRun[], stop: StopSignal): boolean {
+  return config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0);
+}
+
 async function runMode(
   session: Session,
   pool: Piscina<ProducerTask, ProducerReport>,
   config: PipelineConfig,
   mode: PipelineMode,
   stop: StopSignal,
-): Promise<PipelineRun> {
+): Promise<Omit<PipelineRun, 'round' | 'warmup'>> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
   const before = session.readState();
@@ -171,7 +183,7 @@ function assemble(
   before: ReturnType<Session['readState']>,
   producers: ProducerReport[],
   report: ConsumerReport,
-): PipelineRun {
+): Omit<PipelineRun, 'round' | 'warmup'> {
   const after = session.readState();
   const delta = counterDelta(before, after);
   const { outcome } = report;

@@ -124,6 +124,8 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
         ringSize: step.ringSize,
         batch: step.batch,
         touch: step.touch,
+        runs: 1,
+        warmup: 0,
         events: undefined,
         durationMs: stepMs,
         rate: step.rate,

@@ -41,12 +41,18 @@ export interface PrefillConfig extends RingConfig {
 /** The concurrent pipeline: producer threads and one consumer thread at the same time. */
 export interface PipelineConfig extends RingConfig {
   modes: ModeName[];
+  /** Measured rounds; each round runs every mode once, interleaved, as the prefill does. */
+  runs: number;
+  /** Unmeasured rounds first. */
+  warmup: number;
   producers: number;
   /** Events per BPF_PROG_TEST_RUN. */
   chunk: number;
   /** Total events over all producers; undefined: until durationMs ends. */
   events: number | undefined;
   durationMs: number | undefined;
+  /** durationMs is the default (neither -n nor --duration was given), which the report says. */
+  durationIsDefault?: boolean;
   /** Total events per second over all producers, paced open-loop; undefined: flat out. */
   rate: number | undefined;
   poll: PollStrategy;

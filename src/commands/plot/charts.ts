@@ -36,7 +36,7 @@ export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptio
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Mevents/s against event size (median of runs; band: min..max)${o.log ? ', log scales' : ''}`,
     // Legend symbols at full strength, not at the band's opacity.
-    config: { legend: { symbolOpacity: 1, symbolType: 'stroke' } },
+    config: { legend: { symbolOpacity: 1, symbolType: 'stroke', labelLimit: 0 } },
     width: o.width,
     height: o.height,
     data: { values },
