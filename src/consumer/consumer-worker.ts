@@ -24,6 +24,7 @@ import type { ConsumerReport, ConsumerTask } from './consumer-task.js';
 import { ExpectedChecksum } from './expected-checksum.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
+import { releaseNativeConsumers } from './native-consumer.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { StallWatchdog } from './watchdog.js';
 import { warmUp } from './warm-up.js';
@@ -57,6 +58,8 @@ function consume(task: ConsumerTask): ConsumerReport {
   let stoppedEarly: string | undefined;
   let emptySinceMs: number | undefined;
   try {
+    // Set-up that must not run on the clock (the native consumer maps the whole ring), before reporting ready.
+    CONSUMER_MODES[task.mode].prepare?.({ reader, ring: task.ring, ringFd: task.ringFd, eventSize: task.eventSize, touch: task.touch, startSeq: task.start.nextSeq, idle: () => false, sink });
     control.reportReady();
     // Released but already asked to stop (a Ctrl-C right at the start) is still a
     // start: the consumer must drain whatever the producers made before they stopped.
@@ -130,6 +133,7 @@ function consume(task: ConsumerTask): ConsumerReport {
     control.fail();
     throw err;
   } finally {
+    releaseNativeConsumers();
     if (epfd >= 0) native.closeFd(epfd);
   }
 }

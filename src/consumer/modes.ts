@@ -12,7 +12,6 @@ import { CopyBuffer, drainCopy, drainCopyRuns, drainView, drainViewRuns, type Id
 import { EventSink } from './event-sink.js';
 import { LatencySink } from './latency-sink.js';
 import { drainCallback, drainNative, drainNativeWithLatency, nativeConsumerFor } from './native-consumer.js';
-import { addon } from '../lib/addon.js';
 import type { RingReader } from '../lib/ring-reader.js';
 
 export interface DrainContext {
@@ -29,7 +28,7 @@ export interface DrainContext {
   /**
    * The sink to feed; default: a plain EventSink. The pipeline passes a
    * LatencySink, which the native mode then records into in C++ (a consumer
-   * of its own, made with recordLatency and closed after the drain).
+   * of its own, made with recordLatency by prepare()).
    */
   sink?: EventSink;
 }
@@ -92,16 +91,11 @@ export const CONSUMER_MODES: Record<ModeName, ConsumerMode> = {
     name: 'native',
     label: MODE_LABELS.native,
     describe: () => `${LIBBPF}; C callback per event handles it in place`,
-    prepare: (ctx) => void (ctx.sink instanceof LatencySink || nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch)),
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch, ctx.sink instanceof LatencySink),
     drain(ctx) {
-      if (!(ctx.sink instanceof LatencySink))
-        return drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch), ctx.startSeq, ctx.idle);
-      const consumer = new (addon().NativeConsumer)(ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch, true);
-      try {
-        return drainNativeWithLatency(consumer, ctx.sink, ctx.startSeq, ctx.idle);
-      } finally {
-        consumer.close();
-      }
+      const { sink } = ctx;
+      const consumer = nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch, sink instanceof LatencySink);
+      return sink instanceof LatencySink ? drainNativeWithLatency(consumer, sink, ctx.startSeq, ctx.idle) : drainNative(consumer, ctx.startSeq, ctx.idle);
     },
   },
   'native-copy': {

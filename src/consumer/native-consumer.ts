@@ -37,14 +37,18 @@ interface Kept {
 
 let kept: Kept | undefined;
 
-/** The consumer of `variant` and `touch` for this ring, made on first use (call it before any clock starts). */
-export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant, touch: Touch): NativeConsumer {
+/**
+ * The consumer of `variant` and `touch` for this ring (recording latency as
+ * the pipeline does, if asked), made on first use: call it before any clock
+ * starts — ring_buffer__new() maps the whole ring, tens of ms for 512 MiB.
+ */
+export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant, touch: Touch, recordLatency = false): NativeConsumer {
   if (kept && (kept.ring !== ring || kept.eventSize < eventSize)) releaseNativeConsumers();
   kept ??= { ring, eventSize, consumers: new Map() };
-  const key = `${variant}/${touch}`;
+  const key = `${variant}/${touch}/${recordLatency}`;
   let consumer = kept.consumers.get(key);
   if (!consumer) {
-    consumer = new (addon().NativeConsumer)(ringFd, eventSize, variant, touch);
+    consumer = new (addon().NativeConsumer)(ringFd, eventSize, variant, touch, recordLatency);
     kept.consumers.set(key, consumer);
   }
   return consumer;
