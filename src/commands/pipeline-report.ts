@@ -106,7 +106,8 @@ export function formatPipelineText(config: PipelineConfig, summary: PipelineSumm
   }
   const ratios = Object.entries(summary?.ratios ?? {});
   if (ratios.length) {
-    lines.push('ratios (median of per-round ratios; "p99": JS p99 latency ÷ native p99, lower is better):');
+    const p99 = ratios.some(([key]) => key.endsWith(' p99'));
+    lines.push(`ratios (median of per-round ratios${p99 ? '; "p99": JS p99 latency ÷ native p99, lower is better' : ''}):`);
     for (const [key, value] of ratios) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
   }
   return lines.join('\n');

@@ -83,7 +83,7 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
 }
 
 /** Whether every run drained identical events (so their checksums must agree): -n, no drops, no stop. */
-export function sameEvents(config: Pick<PipelineConfig, 'events'>, runs: readonly PipelineRun[], stop: StopSignal): boolean {
+function sameEvents(config: Pick<PipelineConfig, 'events'>, runs: readonly PipelineRun[], stop: StopSignal): boolean {
   return config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0);
 }
 
