@@ -33,7 +33,7 @@ machine() {
     uname -r
     node --version
     lscpu | grep -E 'Model name|^CPU\(s\)|L2|L3'
-  } >"$out/machine.txt"
+  } >>"$out/machine.txt"
 }
 
 readme() {
@@ -74,6 +74,7 @@ callgrind() {
   run atomics-cost node build/bench/atomics-cost.js
 }
 
+: >"$out/machine.txt"
 machine
 case "$what" in
   all) readme; targets; sweep; callgrind ;;
