@@ -52,8 +52,8 @@ function producerCost(session: Session | undefined, trigger: Trigger, eventSize:
   const packet = buildPacket(0, eventSize);
   const consumer =
     session.options.buffer === 'perfbuf'
-      ? nativePerfConsumerFor(session.perf!, eventSize, 'in-place')
-      : nativeConsumerFor(session.ring, session.object.ringFd, eventSize, 'in-place');
+      ? nativePerfConsumerFor(session.perf!, eventSize, 'in-place', 'all')
+      : nativeConsumerFor(session.ring, session.object.ringFd, eventSize, 'in-place', 'all');
   session.resetState();
   const producer = new ProducerTrigger(session.triggerFds, 0, packet);
   try {
@@ -106,9 +106,9 @@ function part1(): void {
 type Drain = 'js-copy' | 'js-copy-unaligned' | 'js-view' | 'native';
 
 function drainRing(session: Session, mode: Drain, eventSize: number): number {
-  if (mode === 'native') return drainNative(nativeConsumerFor(session.ring, session.object.ringFd, eventSize, 'in-place'), zeros(), () => false).events;
+  if (mode === 'native') return drainNative(nativeConsumerFor(session.ring, session.object.ringFd, eventSize, 'in-place', 'all'), zeros(), () => false).events;
   const reader = new RingReader(session.ring);
-  const sink = new EventSink(zeros());
+  const sink = new EventSink(zeros(), 'all');
   if (mode === 'js-copy') {
     const copy = new CopyBuffer(eventSize);
     for (let n = reader.readInto(copy.bytes); n !== EMPTY; n = reader.readInto(copy.bytes)) sink.accept(copy.words, copy.bytes, 0, n);
@@ -122,9 +122,9 @@ function drainRing(session: Session, mode: Drain, eventSize: number): number {
 }
 
 function drainPerfBuffer(session: Session, mode: Drain, eventSize: number): number {
-  if (mode === 'native') return drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'in-place'), zeros(), () => false).events;
+  if (mode === 'native') return drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'in-place', 'all'), zeros(), () => false).events;
   const reader = new PerfBufferReader(session.perfRings, { sampleLength: eventSize });
-  const sink = new EventSink(zeros()); // the producer is pinned: one ring, one order
+  const sink = new EventSink(zeros(), 'all'); // the producer is pinned: one ring, one order
   if (mode === 'js-copy' || mode === 'js-copy-unaligned') {
     // perfCopyBuffer() starts 4 bytes into its ArrayBuffer, like every sample in the ring; CopyBuffer at 0.
     const bytes = mode === 'js-copy' ? perfCopyBuffer(eventSize) : new CopyBuffer(eventSize).bytes;

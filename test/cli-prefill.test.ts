@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { buildPacket } from '../src/shared/event.js';
+import { buildPacket, TOUCH_CHOICES } from '../src/shared/event.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
 
@@ -13,20 +13,22 @@ function bench(...args: string[]) {
   return spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
-for (const eventSize of [16, 100, 2048]) {
-  test(`--mode both at ${eventSize} B prints the seed's two lines with the expected checksum`, { skip: kernelSkip }, () => {
+for (const eventSize of [16, 100, 2048])
+  for (const touch of [undefined, ...TOUCH_CHOICES])
+  test(`--mode both at ${eventSize} B${touch ? ` --touch ${touch}` : ''} prints the seed's two lines with the expected checksum`, { skip: kernelSkip }, () => {
     const n = 20_000;
-    const run = bench('-n', String(n), '--mode', 'both', '--event-size', String(eventSize), '--ring-size', '64M', '--runs', '2', '--warmup', '0');
+    const run = bench('-n', String(n), '--mode', 'both', '--event-size', String(eventSize), '--ring-size', '64M', '--runs', '2', '--warmup', '0', ...(touch ? ['--touch', touch] : []));
     assert.equal(run.status, 0, run.stderr);
-    const expected = referenceChecksum(expectedSamples(buildPacket(0, eventSize), eventSize, 0, range(0, n)));
+    // Without --touch: field, the default.
+    const expected = referenceChecksum(expectedSamples(buildPacket(0, eventSize), eventSize, 0, range(0, n)), touch ?? 'field');
     const copy = new RegExp(`^read-into \\(copy\\): +${n} events in [\\d.]+m?s \\(([\\d.]+) Mevents/s\\), checksum=${expected}$`, 'm');
     const view = new RegExp(`^read-view \\(zero-copy\\): ${n} events in [\\d.]+m?s \\(([\\d.]+) Mevents/s\\), checksum=${expected}$`, 'm');
     assert.match(run.stdout, copy);
     assert.match(run.stdout, view);
     assert.match(run.stdout, /^view\/copy speedup: [\d.]+x/m);
     assert.match(run.stdout, /pre-faulted/);
+    assert.match(run.stdout, new RegExp(`^touch ${touch ?? 'field'}: per event`, 'm'));
   });
-}
 
 test('--json prints one object with the documented keys', { skip: kernelSkip }, () => {
   const run = bench('-n', '5000', '--mode', 'both', '--ring-size', '8M', '--runs', '3', '--warmup', '0', '--batch', '16', '--json');
@@ -42,6 +44,9 @@ test('--json prints one object with the documented keys', { skip: kernelSkip }, 
   }
   assert.equal(out.results[0].checksum, out.results[1].checksum);
   assert.ok(out.ratios['view/copy'] > 0);
+  // The settings the run was made with.
+  assert.deepEqual(out.settings, { pattern: 'prefill', modes: ['copy', 'view'], touch: 'field', batch: 16, event_size: 128, ring_size: 8 * 1024 ** 2, events: 5000, runs: 3, warmup: 0 });
+  for (const r of out.results) assert.equal(r.touch, 'field');
 });
 
 test('-n that cannot fit the ring is refused before loading, naming both flags', () => {

@@ -32,6 +32,7 @@ function produceAndDrain(options: SessionOptions): { checksum: string; events: n
       ring: session.ring,
       ringFd: session.object.ringFd,
       eventSize: options.eventSize,
+      touch: 'all',
       startSeq: new Array(64).fill(0),
       idle: () => false,
     });

@@ -42,7 +42,7 @@ for (const eventSize of [16, 100, 128, 2048, 3072]) {
         const out =
           mode === 'copy' || mode === 'view'
             ? drainPerf(new PerfBufferReader(session.perfRings, { sampleLength: eventSize }), mode, eventSize, zeros())
-            : drainNative(nativePerfConsumerFor(session.perf!, eventSize, mode === 'native' ? 'in-place' : 'copy'), zeros(), stopWhenEmpty);
+            : drainNative(nativePerfConsumerFor(session.perf!, eventSize, mode === 'native' ? 'in-place' : 'copy', 'all'), zeros(), stopWhenEmpty);
         assert.equal(out.events, EVENTS, mode);
         assert.equal(out.anomalies, 0, `${mode}: ${out.firstAnomaly}`);
         assert.equal(out.perProducer[0], EVENTS, mode);
@@ -113,7 +113,7 @@ test('perfbuf, two producer threads pinned to two CPUs: each CPU\'s ring holds i
         assert.equal(out.anomalies, 0, out.firstAnomaly);
         assert.equal(out.checksum, expected, mode);
       } else {
-        const out = drainNative(nativePerfConsumerFor(session.perf!, eventSize, mode === 'native' ? 'in-place' : 'copy'), zeros(), stopWhenEmpty);
+        const out = drainNative(nativePerfConsumerFor(session.perf!, eventSize, mode === 'native' ? 'in-place' : 'copy', 'all'), zeros(), stopWhenEmpty);
         assert.equal(out.events, 2 * EVENTS, mode);
         assert.deepEqual([out.perProducer[0], out.perProducer[1], out.expectedSeq[0], out.expectedSeq[1]], [EVENTS, EVENTS, EVENTS, EVENTS]);
         assert.equal(out.anomalies, 0, out.firstAnomaly);
@@ -140,7 +140,7 @@ test('perfbuf, a full ring: the program\'s drops equal the kernel\'s PERF_RECORD
       const state = session.readState();
       assert.equal(state.drops[0], 500 - fit, `the program counted ${500 - fit} drops`);
       const reader = new PerfBufferReader(session.perfRings, { sampleLength: eventSize });
-      const native = nativePerfConsumerFor(session.perf!, eventSize, 'in-place');
+      const native = nativePerfConsumerFor(session.perf!, eventSize, 'in-place', 'all');
       const drain = () => (consumer === 'js' ? drainPerf(reader, 'view', eventSize, zeros()) : drainNative(native, zeros(), stopWhenEmpty));
       const first = drain();
       assert.equal(first.events, fit);
@@ -213,7 +213,7 @@ test('perfbuf: the JS reader and the native consumer take turns on the same ring
     js.commit();
     const start = zeros();
     start[0] = 7;
-    const native = drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'in-place'), start, stopWhenEmpty);
+    const native = drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'in-place', 'all'), start, stopWhenEmpty);
     assert.equal(native.events, 13, 'libbpf started where JS published data_tail');
     assert.equal(native.anomalies, 0, native.firstAnomaly);
     assert.equal(native.checksum, referenceChecksum(expectedSamples(buildPacket(0, eventSize), eventSize, 0, range(7, 20))));

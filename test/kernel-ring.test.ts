@@ -73,6 +73,7 @@ for (const eventSize of SIZES) {
           ring: session.ring,
           ringFd: session.object.ringFd,
           eventSize,
+          touch: 'all',
           startSeq: session.readState().nextSeq.map(() => 0),
           idle: () => false,
         });

@@ -43,6 +43,7 @@ function drainAll(session: Session, eventSize: number, mode: 'copy' | 'view' = '
     reader: new RingReader(session.ring),
     ring: session.ring,
     ringFd: session.object.ringFd,
+    touch: 'all',
     eventSize,
     startSeq: zeros(),
     idle: () => false,
@@ -97,7 +98,7 @@ test('syscall trigger, perfbuf: the native perf consumer reads the syscall-made 
   const session = new Session({ eventSize, ringSize: 4 << 20, buffer: 'perfbuf', trigger: 'syscall' });
   try {
     await runProducerThread({ fds: session.triggerFds, producerId: 4, eventSize, events: EVENTS, cpu: session.perfRings[0].cpu });
-    const out = drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'copy'), zeros(), () => false);
+    const out = drainNative(nativePerfConsumerFor(session.perf!, eventSize, 'copy', 'all'), zeros(), () => false);
     assert.equal(out.events, EVENTS);
     assert.equal(out.anomalies, 0, out.firstAnomaly);
     assert.equal(out.checksum, referenceChecksum(expectedSamples(buildPacket(4, eventSize), eventSize, 4, range(0, EVENTS))));

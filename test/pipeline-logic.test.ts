@@ -9,7 +9,7 @@ import * as hdr from 'hdr-histogram-js';
 import { ExpectedChecksum } from '../src/consumer/expected-checksum.js';
 import { LatencyBuckets } from '../src/consumer/latency-buckets.js';
 import { OpenLoopSchedule, producerShare } from '../src/producer/pacing.js';
-import { buildPacket, SEQ_BITS } from '../src/shared/event.js';
+import { buildPacket, SEQ_BITS, TOUCH_CHOICES } from '../src/shared/event.js';
 import { expectedSamples, referenceChecksum } from './helpers/reference.js';
 
 function xorshift(seed: number): () => number {
@@ -65,10 +65,11 @@ test('LatencyBuckets gives the same histogram as recording every value in hdr-hi
   assert.equal(mine.outputPercentileDistribution(5, 1), direct.outputPercentileDistribution(5, 1));
 });
 
-for (const eventSize of [16, 17, 100, 128, 2048, 3071]) {
-  test(`checksum expected from (producer, sequence) matches the reference at ${eventSize} B, with gaps`, () => {
+for (const eventSize of [16, 17, 100, 128, 2048, 3071])
+  for (const touch of TOUCH_CHOICES)
+  test(`checksum expected from (producer, sequence) matches the reference at ${eventSize} B, --touch ${touch}, with gaps`, () => {
     const random = xorshift(eventSize);
-    const expected = new ExpectedChecksum(eventSize);
+    const expected = new ExpectedChecksum(eventSize, touch);
     const perProducer = new Float64Array(64);
     let seqLowSum = 0;
     let seqHighSum = 0;
@@ -84,9 +85,8 @@ for (const eventSize of [16, 17, 100, 128, 2048, 3071]) {
       }
       samples.push(...expectedSamples(buildPacket(producer, eventSize), eventSize, producer, seqs));
     }
-    assert.equal(expected.hex(perProducer, seqLowSum, seqHighSum), referenceChecksum(samples));
+    assert.equal(expected.hex(perProducer, seqLowSum, seqHighSum), referenceChecksum(samples, touch));
     // One event fewer for producer 1 must not match.
     perProducer[1]--;
-    assert.notEqual(expected.hex(perProducer, seqLowSum, seqHighSum), referenceChecksum(samples));
+    assert.notEqual(expected.hex(perProducer, seqLowSum, seqHighSum), referenceChecksum(samples, touch));
   });
-}

@@ -50,6 +50,8 @@ function runsOf(rates: Partial<Record<ModeName, number[]>>, warmup: number, chec
           mode,
           producers: 1,
           event_size: 128,
+          touch: 'field',
+          batch: 1,
           events: 1000,
           drops: 0,
           seconds: 1000 / rate / 1e6,

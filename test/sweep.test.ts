@@ -16,6 +16,8 @@ import { parseProducers, parseSizes } from '../src/cli/sweep-options.js';
 import { CSV_COLUMNS, toCsv } from '../src/commands/sweep/output.js';
 import type { SweepPoint } from '../src/commands/sweep/run.js';
 import { kernelSkip } from './helpers/kernel.js';
+import { expectedSamples, range, referenceChecksum } from './helpers/reference.js';
+import { buildPacket } from '../src/shared/event.js';
 
 const dist = path.resolve(__dirname, '..', 'src');
 const node = (script: string, args: string[]) => spawnSync(process.execPath, [path.join(dist, script), ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -106,6 +108,8 @@ function point(eventSize: number, rates: Record<string, number[]>, ratios: Recor
       mode: mode as 'copy',
       producers: 1,
       event_size: eventSize,
+      touch: 'field' as const,
+      batch: 1,
       events: 10,
       drops: 0,
       seconds: 1,
@@ -116,7 +120,7 @@ function point(eventSize: number, rates: Record<string, number[]>, ratios: Recor
       median_mevents_per_s: sorted[1],
     };
   });
-  return { event_size: eventSize, producers: 1, pattern: 'prefill', events_per_run: 10, seconds: 1, results, ratios, failures: [] };
+  return { event_size: eventSize, producers: 1, touch: 'field', pattern: 'prefill', events_per_run: 10, seconds: 1, results, ratios, failures: [] };
 }
 
 test('CSV: one row per point and mode, min/median/max from the runs, the like-for-like ratio to native', () => {
@@ -167,44 +171,48 @@ test('latency summary (pipeline --json): p50..p999 at 1/(1-p), the maximum at th
 
 test('a sweep point with 2 producers runs the pipeline, and its latency reaches the plot', { skip: kernelSkip }, () => {
   const dir = tmp();
-  const r = node('sweep.js', ['--sizes', '128', '--producers', '2', '--modes', 'all', '-n', '20000', '--ring-size', '4M', '--out', dir]);
+  const r = node('sweep.js', ['--sizes', '128', '--producers', '2', '--modes', 'all', '-n', '20000', '--ring-size', '4M', '--runs', '1', '--warmup', '0', '--out', dir]);
   assert.equal(r.status, 0, r.stderr);
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
   const [p] = json.points as SweepPoint[];
   assert.equal(p.pattern, 'pipeline');
   assert.deepEqual(p.failures, []);
+  // The pipeline's modes: the JavaScript readers and the native reference.
   assert.deepEqual(
     p.results.map((x) => x.mode),
-    ['copy', 'view'],
+    ['copy', 'view', 'native'],
   );
   for (const x of p.results) assert.equal(x.events, 20000);
   const data = loadPlotData([path.join(dir, 'sweep.json')]);
-  assert.deepEqual([...new Set(data.latency.map((l) => l.series))].sort(), ['copy x2 128 B', 'view x2 128 B']);
+  assert.deepEqual([...new Set(data.latency.map((l) => l.series))].sort(), ['copy x2 128 B', 'native x2 128 B', 'view x2 128 B']);
 });
 
 test('a short real sweep writes JSON and CSV that agree, and plots to a self-contained page', { skip: kernelSkip }, () => {
   const dir = tmp();
-  const r = node('sweep.js', ['--sizes', '16,100', '--modes', 'all', '-n', '2000', '--runs', '2', '--warmup', '0', '--ring-size', '4M', '--out', dir]);
+  const r = node('sweep.js', ['--sizes', '16,100', '--modes', 'all', '--touch', 'field,all', '-n', '2000', '--runs', '2', '--warmup', '0', '--ring-size', '4M', '--out', dir]);
   assert.equal(r.status, 0, r.stderr);
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'sweep.json'), 'utf8'));
+  // A point per touch level and size.
   assert.deepEqual(
-    json.points.map((p: SweepPoint) => p.event_size),
-    [16, 100],
+    json.points.map((p: SweepPoint) => `${p.touch} ${p.event_size}`),
+    ['field 16', 'field 100', 'all 16', 'all 100'],
   );
   for (const p of json.points as SweepPoint[]) {
     assert.deepEqual(p.failures, []);
     assert.deepEqual(
       p.results.map((x) => x.mode),
-      ['copy', 'view', 'native', 'native-copy'],
+      ['copy', 'view', 'native', 'native-copy', 'callback'],
     );
     assert.equal(new Set(p.results.map((x) => x.checksum)).size, 1, 'every mode saw the same events');
+    const expected = referenceChecksum(expectedSamples(buildPacket(0, p.event_size), p.event_size, 0, range(0, 2000)), p.touch);
+    assert.equal(p.results[0].checksum, expected, `${p.touch} ${p.event_size} B`);
     for (const x of p.results) assert.equal(x.runs_mevents_per_s.length, 2);
-    for (const key of ['view/copy', 'view/native', 'copy/native']) assert.ok(p.ratios[key] > 0, key);
+    for (const key of ['view/copy', 'view/native', 'copy/native', 'view/callback', 'copy/callback']) assert.ok(p.ratios[key] > 0, key);
   }
   const csv = fs.readFileSync(path.join(dir, 'sweep.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv.length, 1 + 2 * 4);
+  assert.equal(csv.length, 1 + 4 * 5);
   const data = loadPlotData([path.join(dir, 'sweep.json')]);
-  assert.equal(data.throughput.length, 8);
+  assert.equal(data.throughput.length, 20);
 
   const page = path.join(dir, 'report.html');
   const plot = node('plot.js', [path.join(dir, 'sweep.json'), '-o', page, '--log']);
@@ -212,5 +220,7 @@ test('a short real sweep writes JSON and CSV that agree, and plots to a self-con
   const html = fs.readFileSync(page, 'utf8');
   assert.equal((html.match(/<svg/g) ?? []).length, 2, 'throughput and ratio charts');
   assert.ok(!/<script|<link|src="http/i.test(html), 'nothing to fetch: opens with no network');
-  for (const mode of ['copy', 'view', 'native', 'native-copy']) assert.ok(html.includes(`>${mode}<`), mode);
+  // A series per mode and touch level.
+  for (const mode of ['copy', 'view', 'native', 'native-copy', 'callback'])
+    for (const touch of ['field', 'all']) assert.ok(html.includes(`>${mode} touch ${touch}<`), `${mode} touch ${touch}`);
 });

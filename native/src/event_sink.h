@@ -1,6 +1,7 @@
 // The per-event work every native consumer does, the C++ twin of
 // src/consumer/event-sink.ts (EventSink) and src/shared/event.ts (Checksum):
-// the checksum over the sample and the per-producer sequence check. One
+// the checksum over the sample at the touch level and the per-producer
+// sequence check. One
 // definition, so the ring buffer's and the perf buffer's native consumers do
 // exactly what the JavaScript consumers do, and a JS-to-native ratio compares
 // the reading, not different amounts of work.
@@ -56,37 +57,77 @@ inline uint32_t LoadU32(const uint8_t* p) {
                        std::to_string(seq) + ")";
 }
 
-// EventSink.accept(): Checksum.add over the sample, then the sequence check.
-// The checksum, per event, over the sample's LE u32 words w[i] from i = 2 on
-// (words 0 and 1 are the timestamp; a trailing partial word is zero-padded and
-// has the next index):  a = len + sum(w[i]),  b = sum(i * w[i])  (mod 2^32).
+// How much of each sample the consumer reads: src/shared/event.ts Touch
+// (--touch). Every consumer, JavaScript or native, does the same work for a
+// given level.
+//   kField  the producer/sequence field (sample words 2..3) only
+//   kAll    every 32-bit word after the timestamp
+enum class Touch { kField, kAll };
+
+// Checksum.add()'s endWord per level (TOUCH_END_WORD): the word after the last one read.
+template <Touch kTouch>
+constexpr uint32_t kTouchEndWord = kTouch == Touch::kField ? 4 : UINT32_MAX;
+
+// EventSink.accept(): the checksum over the sample at the touch level, then
+// the sequence check. The checksum, per event, over the sample's LE u32 words
+// w[i] from i = 2 up to (not including) the level's end word (words 0 and 1
+// are the timestamp; a trailing partial word is zero-padded and has the next
+// index):  a = len + sum(w[i]),  b = sum(i * w[i])  (mod 2^32).
 // Written as the plain loop; the compiler is free to vectorise it, as V8 is
-// free to optimise the JavaScript one.
+// free to optimise the JavaScript one. A template, so each consumer's
+// per-record callback is specialised for its level and has no extra branch.
+template <Touch kTouch>
 inline void Accept(SinkState* s, const uint8_t* sample, uint32_t length) {
   s->events++;
-  uint32_t a = length;
-  uint32_t b = 0;
-  const uint32_t whole = length >> 2;
-  uint32_t i = 2;
-  for (; i < whole; i++) {
-    const uint32_t w = LoadU32(sample + 4 * i);
-    a += w;
-    b += i * w;
-  }
-  if (length & 3) {
-    uint32_t w = 0;
-    for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
-    a += w;
-    b += i * w;
-  }
-  s->a += a;
-  s->b += b;
-  if (length < kEventHeaderSize) {  // the program never writes one; EventSink would read past it
+  if (length < kEventHeaderSize) {  // the program never writes one; EventSink counts it the same way
+    uint32_t a = length;
+    uint32_t b = 0;
+    const uint32_t whole = length >> 2;
+    const uint32_t end = kTouchEndWord<kTouch>;
+    uint32_t i = 2;
+    for (; i < whole && i < end; i++) {
+      const uint32_t w = LoadU32(sample + 4 * i);
+      a += w;
+      b += i * w;
+    }
+    if ((length & 3) && whole < end) {
+      uint32_t w = 0;
+      for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
+      a += w;
+      b += i * w;
+    }
+    s->a += a;
+    s->b += b;
     SequenceBreak(s, UINT32_MAX, 0);
     return;
   }
   uint64_t producer_seq;
   std::memcpy(&producer_seq, sample + 8, sizeof(producer_seq));
+  if constexpr (kTouch == Touch::kField) {
+    // Checksum.addField(): words 2 and 3 are the field just loaded.
+    const uint32_t lo = static_cast<uint32_t>(producer_seq);
+    const uint32_t hi = static_cast<uint32_t>(producer_seq >> 32);
+    s->a += length + lo + hi;
+    s->b += 2 * lo + 3 * hi;
+  } else {
+    uint32_t a = length;
+    uint32_t b = 0;
+    const uint32_t whole = length >> 2;
+    uint32_t i = 2;
+    for (; i < whole; i++) {
+      const uint32_t w = LoadU32(sample + 4 * i);
+      a += w;
+      b += i * w;
+    }
+    if (length & 3) {
+      uint32_t w = 0;
+      for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
+      a += w;
+      b += i * w;
+    }
+    s->a += a;
+    s->b += b;
+  }
   const uint32_t producer = static_cast<uint32_t>(producer_seq >> BENCH_SEQ_BITS);
   const uint64_t seq = producer_seq & kSeqMask;
   if (producer < kMaxProducers && seq == s->expected_seq[producer]) {

@@ -4,13 +4,20 @@
 // src/consumer/event-sink.ts EventSink), so a JS-to-native ratio compares
 // the reading, not different amounts of work.
 //
-// Two variants, fixed when the object is made (each is its own
-// ring_buffer_sample_fn, so the per-record path has no extra branch):
+// Three variants and the touch level (event_sink.h Touch) are fixed when the
+// object is made; each combination is its own ring_buffer_sample_fn, so the
+// per-record path has no extra branch:
 //   in place  the callback processes the sample where libbpf hands it over,
 //             in the ring mapping (what `--mode native` measures);
 //   copy      the callback first memcpy()s the sample into a reused buffer and
 //             processes the copy, as libbpf users who keep events do
-//             (`--mode native-copy`).
+//             (`--mode native-copy`);
+//   callback  what Node addons that read BPF ring buffers do today
+//             (`--mode callback`): the callback copies the sample into a new
+//             Buffer and calls a JavaScript function with it through N-API,
+//             once per event; the JavaScript function does the per-event work.
+// In the pipeline (`--producers N --mode native`) the in-place variant also
+// records latency exactly as the JavaScript consumers do (latency_sink.h).
 //
 // libbpf does its own mmap() of the ring and keeps no consumer position of its
 // own between calls: ringbuf_process_ring() loads it from the shared consumer
@@ -34,6 +41,7 @@
 #include "addon.h"
 #include "event_sink.h"
 #include "sink_result.h"
+#include "latency_sink.h"
 #include "ringbuf_bench.h"
 
 namespace rbb {
@@ -45,31 +53,78 @@ constexpr int kEmpty = -1;
 constexpr int kBusy = -2;
 constexpr int kCut = -3;
 
+// What libbpf hands every sample callback: the sink, the pipeline's latency
+// recorder (or null) and, for the callback variant, the JavaScript function
+// of the current consume() call.
+struct DrainContext {
+  SinkState* sink = nullptr;
+  LatencySink* latency = nullptr;
+  napi_env env = nullptr;
+  Napi::FunctionReference* js = nullptr;
+  Napi::Error js_error;
+  bool js_failed = false;
+};
+
 // A callback that returns < 0 makes ring_buffer__consume() publish the position
-// so far and return that value (libbpf src/ringbuf.c ringbuf_process_ring).
-// The check is one relaxed load of a word that stays in cache.
-int SampleInPlace(void* ctx, void* data, size_t size) {
+// so far and return that value (libbpf src/ringbuf.c ringbuf_process_ring):
+// how an interrupted run's wind-down stops a drain at its next record. The
+// check is one relaxed load of a word that stays in cache.
+template <Touch kTouch, bool kCopy, bool kLatency>
+int Sample(void* ctx, void* data, size_t size) {
   if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
-  Accept(static_cast<SinkState*>(ctx), static_cast<const uint8_t*>(data), static_cast<uint32_t>(size));
+  DrainContext* d = static_cast<DrainContext*>(ctx);
+  const uint8_t* sample = static_cast<const uint8_t*>(data);
+  if constexpr (kCopy) {
+    uint8_t* copy = reinterpret_cast<uint8_t*>(d->sink->copy_buffer.data());
+    std::memcpy(copy, data, size);
+    sample = copy;
+  }
+  Accept<kTouch>(d->sink, sample, static_cast<uint32_t>(size));
+  if constexpr (kLatency) d->latency->Hold(sample, static_cast<uint32_t>(size));
   return 0;
 }
 
-int SampleCopy(void* ctx, void* data, size_t size) {
+// The usual Node binding: one N-API call into JavaScript per event, with the
+// sample copied into a fresh Buffer, in its own handle scope (without one,
+// every Buffer of a drain would stay reachable until consume() returns). A
+// JavaScript exception stops the drain (libbpf has already consumed that
+// record) and is rethrown from consume(); it must not unwind through libbpf.
+int SampleToJs(void* ctx, void* data, size_t size) {
   if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
-  SinkState* s = static_cast<SinkState*>(ctx);
-  uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
-  std::memcpy(copy, data, size);
-  Accept(s, copy, static_cast<uint32_t>(size));
+  DrainContext* d = static_cast<DrainContext*>(ctx);
+  Napi::Env env(d->env);
+  Napi::HandleScope scope(env);
+  try {
+    d->js->Call({Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(data), size)});
+  } catch (const Napi::Error& e) {
+    d->js_error = e;
+    d->js_failed = true;
+    return -ECANCELED;
+  }
   return 0;
 }
 
-// new NativeConsumer(ringFd, maxSampleLength, copy)
-//   begin(startSeq)   resets the checksum and counters; startSeq: each
-//                     producer's next sequence number (64 numbers)
-//   consume()         ring_buffer__consume() until the ring is empty or the
+template <Touch kTouch>
+ring_buffer_sample_fn SampleFn(bool copy, bool latency) {
+  if (copy) return latency ? Sample<kTouch, true, true> : Sample<kTouch, true, false>;
+  return latency ? Sample<kTouch, false, true> : Sample<kTouch, false, false>;
+}
+
+// new NativeConsumer(ringFd, maxSampleLength, variant, touch, recordLatency)
+//   variant           "in-place", "copy" or "callback"
+//   touch             "field" or "all" (ignored by "callback": JavaScript does the work)
+//   recordLatency     record latency as the pipeline does (latency_sink.h);
+//                     maxSampleLength is then the configured event size
+//   begin(startSeq)   resets the checksum and counters (and the latency
+//                     record); startSeq: each producer's next sequence number
+//                     (64 numbers)
+//   consume([fn])     ring_buffer__consume() until the ring is empty or the
 //                     next record is busy; returns EMPTY (-1) or BUSY (-2), or
-//                     CUT (-3) when an interrupted run's wind-down ran out
+//                     CUT (-3) when an interrupted run's wind-down ran out.
+//                     The callback variant calls fn(sample: Buffer) per event.
+//   eventCount()      events the sink has seen since begin()
 //   result()          { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
+//   latency()         { counts, total, min, max, seqLowSum, seqHighSum, wrongLength, lastEventNs }
 //   close()           ring_buffer__free(): unmaps libbpf's mappings of the ring
 class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
  public:
@@ -77,7 +132,9 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     return DefineClass(env, "NativeConsumer",
                        {InstanceMethod<&NativeConsumer::Begin>("begin"),
                         InstanceMethod<&NativeConsumer::Consume>("consume"),
+                        InstanceMethod<&NativeConsumer::EventCount>("eventCount"),
                         InstanceMethod<&NativeConsumer::Result>("result"),
+                        InstanceMethod<&NativeConsumer::Latency>("latency"),
                         InstanceMethod<&NativeConsumer::Close>("close")});
   }
 
@@ -87,11 +144,26 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
     int64_t max_sample = IntArg(info, 1, "maxSampleLength");
     if (max_sample < 1 || max_sample > (int64_t{1} << 30))
       throw Napi::RangeError::New(env, "NativeConsumer: maxSampleLength out of range");
-    bool copy = info.Length() > 2 && info[2].ToBoolean();
+    const std::string variant = StringArg(info, 2, "variant");
+    const std::string touch = StringArg(info, 3, "touch");
+    const bool record_latency = info.Length() > 4 && info[4].ToBoolean();
+    if (variant != "in-place" && variant != "copy" && variant != "callback")
+      throw Napi::RangeError::New(env, "NativeConsumer: variant must be in-place, copy or callback");
+    if (touch != "field" && touch != "all") throw Napi::RangeError::New(env, "NativeConsumer: touch must be field or all");
+    callback_ = variant == "callback";
+    if (callback_ && record_latency)
+      throw Napi::RangeError::New(env, "NativeConsumer: the callback variant records no latency (JavaScript does its work)");
+    const bool copy = variant == "copy";
     state_ = std::make_unique<SinkState>();
     if (copy) state_->copy_buffer.resize((static_cast<size_t>(max_sample) + 7) / 8);
-    ring_buffer_sample_fn fn = copy ? SampleCopy : SampleInPlace;
-    rb_ = ring_buffer__new(fd, fn, state_.get(), nullptr);
+    if (record_latency) latency_ = std::make_unique<LatencySink>(static_cast<uint32_t>(max_sample));
+    drain_ = std::make_unique<DrainContext>();
+    drain_->sink = state_.get();
+    drain_->latency = latency_.get();
+    ring_buffer_sample_fn fn = callback_           ? SampleToJs
+                               : touch == "field" ? SampleFn<Touch::kField>(copy, record_latency)
+                                                  : SampleFn<Touch::kAll>(copy, record_latency);
+    rb_ = ring_buffer__new(fd, fn, drain_.get(), nullptr);
     if (!rb_) throw ErrnoError(env, "ring_buffer__new", errno);
     // Our own read-only view of the two positions, only to tell EMPTY from BUSY
     // after ring_buffer__consume() returns (libbpf 1.1 does not expose them).
@@ -112,18 +184,58 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
  private:
   Napi::Value Begin(const Napi::CallbackInfo& info) {
     BeginSink(info.Env(), state_.get(), info[0]);
+    if (latency_) latency_->Reset();
     return info.Env().Undefined();
   }
 
   Napi::Value Consume(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!rb_) throw Napi::Error::New(env, "NativeConsumer: closed");
-    int n = ring_buffer__consume(rb_);
-    if (n == -ECANCELED) return Napi::Number::New(env, kCut);
-    if (n < 0) throw ErrnoError(env, "ring_buffer__consume", -n);
+    Napi::FunctionReference js;
+    if (callback_) {
+      if (info.Length() < 1 || !info[0].IsFunction())
+        throw Napi::TypeError::New(env, "consume: the callback variant needs a function");
+      // Weak: the argument stays alive for the duration of this call.
+      js = Napi::Weak(info[0].As<Napi::Function>());
+      drain_->env = env;
+      drain_->js = &js;
+      drain_->js_failed = false;
+    }
+    const int err = ring_buffer__consume(rb_);
+    drain_->js = nullptr;
+    // LatencySink.flush() before the consumer waits: the ring ran empty or busy.
+    if (latency_) latency_->Flush();
+    if (callback_ && drain_->js_failed) {
+      drain_->js_failed = false;
+      throw drain_->js_error;
+    }
+    if (err == -ECANCELED) return Napi::Number::New(env, kCut);
+    if (err < 0) throw ErrnoError(env, "ring_buffer__consume", -err);
     uint64_t consumer = __atomic_load_n(static_cast<uint64_t*>(consumer_page_), __ATOMIC_ACQUIRE);
     uint64_t producer = __atomic_load_n(static_cast<uint64_t*>(producer_page_), __ATOMIC_ACQUIRE);
     return Napi::Number::New(env, consumer == producer ? kEmpty : kBusy);
+  }
+
+  Napi::Value EventCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(state_->events));
+  }
+
+  Napi::Value Latency(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!latency_) throw Napi::Error::New(env, "NativeConsumer: made without recordLatency");
+    const LatencySink& l = *latency_;
+    Napi::Float64Array counts = Napi::Float64Array::New(env, l.counts().size());
+    std::memcpy(counts.Data(), l.counts().data(), l.counts().size() * sizeof(double));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("counts", counts);
+    out.Set("total", Napi::Number::New(env, static_cast<double>(l.total())));
+    out.Set("min", Napi::Number::New(env, l.total() ? static_cast<double>(l.min()) : 0));
+    out.Set("max", Napi::Number::New(env, static_cast<double>(l.max())));
+    out.Set("seqLowSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_low_sum())));
+    out.Set("seqHighSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_high_sum())));
+    out.Set("wrongLength", Napi::Number::New(env, static_cast<double>(l.wrong_length())));
+    out.Set("lastEventNs", Napi::Number::New(env, static_cast<double>(l.last_event_ns())));
+    return out;
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) { return SinkResult(info.Env(), *state_); }
@@ -142,16 +254,34 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   }
 
   std::unique_ptr<SinkState> state_;
+  std::unique_ptr<LatencySink> latency_;
+  std::unique_ptr<DrainContext> drain_;
+  bool callback_ = false;
   ring_buffer* rb_ = nullptr;
   size_t page_ = 0;
   void* consumer_page_ = MAP_FAILED;
   void* producer_page_ = MAP_FAILED;
 };
 
+// latencyCountsIndex(values: Float64Array): Float64Array — LatencySink::Index
+// of each value, so a test can check the native bucketing against
+// LatencyBuckets' (src/consumer/latency-buckets.ts countsIndex).
+Napi::Value LatencyCountsIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(env, "latencyCountsIndex: values must be a Float64Array");
+  Napi::Float64Array values = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array out = Napi::Float64Array::New(env, values.ElementLength());
+  for (size_t i = 0; i < values.ElementLength(); i++)
+    out[i] = static_cast<double>(LatencySink::Index(std::min(static_cast<uint64_t>(values[i]), LatencySink::kMaxValue)));
+  return out;
+}
+
 }  // namespace
 
 void InitNativeConsumer(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeConsumer", NativeConsumer::Define(env));
+  exports.Set("latencyCountsIndex", Napi::Function::New(env, LatencyCountsIndex, "latencyCountsIndex"));
 }
 
 }  // namespace rbb

@@ -11,9 +11,9 @@
 // (ring full), counted here as drops; any other record type is counted and
 // skipped.
 //
-// The per-event work is a policy type (InPlace, CopyFirst below): a template
-// parameter of OnRecord, dispatched by one switch per record on the work level
-// fixed at construction. A new work level is a new policy struct and case.
+// The per-event work is a policy type (InPlace, CopyFirst below, each for a
+// touch level of event_sink.h): a template parameter of OnRecord, dispatched
+// by one switch per record on the work fixed at construction.
 //
 // A sample's raw size is padded to keep records 8-byte aligned
 // (perf_sample_save_raw_data(), perf_prepare_sample() before Linux 6.2:
@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "addon.h"
@@ -43,11 +44,12 @@ namespace rbb {
 // ring-reader.ts's EMPTY: the perf buffer has no BUSY state (data_head moves
 // only past complete records).
 constexpr int kEmpty = -1;
+constexpr int kCut = -3;
 
-enum class PerfWork { kInPlace, kCopy };
+enum class PerfWork { kInPlaceField, kInPlaceAll, kCopyField, kCopyAll };
 
 struct PerfConsumerState {
-  PerfWork work = PerfWork::kInPlace;
+  PerfWork work = PerfWork::kInPlaceField;
   uint32_t sample_length = 0;
   std::vector<SinkState> per_cpu;  // indexed by cpu
   uint64_t lost = 0;               // sum of PERF_RECORD_LOST counts
@@ -72,21 +74,26 @@ struct PerfLost {
 
 // `native`: the sample where libbpf hands it over (in the ring, or in
 // libbpf's scratch copy when it wrapped).
+template <Touch kTouch>
 struct InPlace {
-  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) { Accept(s, sample, length); }
+  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) { Accept<kTouch>(s, sample, length); }
 };
 
 // `native-copy`: memcpy() into a reused buffer first, as libbpf users who keep events do.
+template <Touch kTouch>
 struct CopyFirst {
   static void Event(SinkState* s, const uint8_t* sample, uint32_t length) {
     uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
     std::memcpy(copy, sample, length);
-    Accept(s, copy, length);
+    Accept<kTouch>(s, copy, length);
   }
 };
 
 template <class Work>
 inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_event_header* e) {
+  // An interrupted run's wind-down ran out (signals.cc): stop before this
+  // record, which libbpf then leaves unconsumed (perf_event_read_simple).
+  if (__builtin_expect(CutRequested(), 0)) return LIBBPF_PERF_EVENT_DONE;
   if (e->type == PERF_RECORD_SAMPLE) {
     const PerfSampleRaw* raw = reinterpret_cast<const PerfSampleRaw*>(e);
     const uint32_t length = raw->size < s->sample_length ? raw->size : s->sample_length;
@@ -105,19 +112,25 @@ inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_even
 enum bpf_perf_event_ret DispatchPerfRecord(void* target_slot, int cpu, perf_event_header* e) {
   PerfConsumerState* s = *static_cast<PerfConsumerState**>(target_slot);
   switch (s->work) {
-    case PerfWork::kInPlace:
-      return OnRecord<InPlace>(s, cpu, e);
-    case PerfWork::kCopy:
-      return OnRecord<CopyFirst>(s, cpu, e);
+    case PerfWork::kInPlaceField:
+      return OnRecord<InPlace<Touch::kField>>(s, cpu, e);
+    case PerfWork::kInPlaceAll:
+      return OnRecord<InPlace<Touch::kAll>>(s, cpu, e);
+    case PerfWork::kCopyField:
+      return OnRecord<CopyFirst<Touch::kField>>(s, cpu, e);
+    case PerfWork::kCopyAll:
+      return OnRecord<CopyFirst<Touch::kAll>>(s, cpu, e);
   }
   return LIBBPF_PERF_EVENT_ERROR;
 }
 
 namespace {
 
-// new NativePerfConsumer(perfBuffer, sampleLength, copy)
+// new NativePerfConsumer(perfBuffer, sampleLength, copy, touch)
+//   touch            "field" or "all": the per-event work (event_sink.h Touch)
 //   begin(startSeq)  resets the checksum and counters (every CPU's)
-//   consume()        perf_buffer__consume(): every ring up to its data_head; returns EMPTY (-1)
+//   consume()        perf_buffer__consume(): every ring up to its data_head; returns EMPTY (-1),
+//                    or CUT (-3) when an interrupted run's wind-down ran out
 //   result()         { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly?,
 //                      lost, lostRecords, otherRecords }
 //   close()          lets go of the PerfBuffer (which owns the rings)
@@ -138,9 +151,12 @@ class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
     int64_t length = IntArg(info, 1, "sampleLength");
     if (length < 1 || length > 65535) throw Napi::RangeError::New(env, "NativePerfConsumer: sampleLength out of range");
     bool copy = info.Length() > 2 && info[2].ToBoolean();
+    const std::string touch = StringArg(info, 3, "touch");
+    if (touch != "field" && touch != "all") throw Napi::RangeError::New(env, "NativePerfConsumer: touch must be field or all");
+    const bool all = touch == "all";
     perf_ = Napi::Persistent(info[0].As<Napi::Object>());
     state_ = std::make_unique<PerfConsumerState>();
-    state_->work = copy ? PerfWork::kCopy : PerfWork::kInPlace;
+    state_->work = copy ? (all ? PerfWork::kCopyAll : PerfWork::kCopyField) : (all ? PerfWork::kInPlaceAll : PerfWork::kInPlaceField);
     state_->sample_length = static_cast<uint32_t>(length);
     state_->per_cpu.resize(perf->cpu_limit());
     if (copy)
@@ -165,7 +181,7 @@ class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
     Napi::Env env = info.Env();
     int err = Perf(env)->Consume(state_.get());
     if (err < 0) throw ErrnoError(env, "perf_buffer__consume", -err);
-    return Napi::Number::New(env, kEmpty);
+    return Napi::Number::New(env, CutRequested() ? kCut : kEmpty);
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) {

@@ -9,23 +9,37 @@ import type { DrainCommandConfig } from '../commands/drain.js';
 import type { PipelineCommandConfig } from '../commands/pipeline.js';
 import { histogramTargets } from '../commands/pipeline-report.js';
 import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
-import { PIPELINE_MODES } from '../runners/pipeline.js';
 import type { PrefillCommandConfig } from '../commands/prefill.js';
 import type { StressCommandConfig } from '../commands/stress.js';
 import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
+import { PIPELINE_MODES } from '../consumer/consumer-task.js';
+import { TOUCH_CHOICES, type Touch } from '../shared/event.js';
 import { formatMs, human } from '../shared/units.js';
 import { parseDrainArgs } from './drain-options.js';
 import { allowedCpus, bytes, checkOutputFiles, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 import { parseCommand } from './parse.js';
 
-export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'all'] as const;
-/** What --mode both / all expand to; `all` adds the native references (in place and copying). */
-export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy'] };
+export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'callback', 'all'] as const;
+/**
+ * What --mode both / all expand to in the prefill pattern; `all` adds the
+ * native references (in place and copying) and the usual Node binding.
+ */
+export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy', 'callback'] };
+/** The modes the concurrent pipeline runs (src/consumer/consumer-task.ts), and what `all` means there. */
+export const PIPELINE_MODE_CHOICES: readonly ModeName[] = PIPELINE_MODES;
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
+/**
+ * The pipeline's defaults when neither -n nor --duration is given: runs long
+ * enough to measure (50,000 events at millions a second are over in tens of
+ * ms, noise rather than a result), and fewer rounds than the prefill so the
+ * headline `--mode both --producers 2` takes about 15 s.
+ */
+export const PIPELINE_DEFAULT_DURATION_MS = 1000;
+export const PIPELINE_DEFAULT_RUNS = 3;
 /** CPU ids --consumer-cpu / --producer-cpus may name: this process's affinity mask. */
 const CPUS = allowedCpus();
 const CPUS_TEXT = CPUS.length === CPUS[CPUS.length - 1] + 1 ? `0..${CPUS.length - 1}` : CPUS.join(',');
@@ -44,6 +58,7 @@ interface RawOptions {
   ringSize: number;
   readTimeout: number;
   batch: number;
+  touch: Touch;
   runs: number;
   warmup: number;
   json: boolean;
@@ -60,7 +75,7 @@ interface RawOptions {
 }
 
 /** Flags --stress sets itself, step by step (src/runners/stress.ts): giving one would be silently ignored. */
-const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
+const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
 /** Flags that only mean something in the concurrent pattern (with --producers); the prefill never waits, so --read-timeout is one. */
 const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress', 'readTimeout'] as const;
 
@@ -69,13 +84,14 @@ export function buildCommand(): Command {
   return new Command('bench')
     .description('Measure reading a BPF ring buffer from Node.js: copy vs zero-copy view.')
     .addHelpText('after', '\nOther command:\n  drain [options]  attach to a ring another program fills and report whether Node.js keeps up (bench drain --help)')
-    .addOption(new Option('-n, --events <count>', 'events per run (k/M suffixes allowed)').argParser(count('-n/--events', 1, 1e12)).default(50_000))
-    .addOption(new Option('--mode <mode>', 'consumer modes to measure').argParser(choice('--mode', MODE_CHOICES)).default('both'))
+    .addOption(new Option('-n, --events <count>', `events per run (k/M suffixes allowed); with --producers and no -n, the pipeline runs for --duration (default ${PIPELINE_DEFAULT_DURATION_MS / 1000}s per run) instead`).argParser(count('-n/--events', 1, 1e12)).default(50_000))
+    .addOption(new Option('--mode <mode>', 'consumer modes: copy, view, both (copy, view), native, native-copy, callback, all (prefill: all five; with --producers: copy, view, native)').argParser(choice('--mode', MODE_CHOICES)).default('both'))
     .addOption(new Option('--event-size <bytes>', `whole sample size, header included (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(bytes('--event-size', MIN_EVENT_SIZE, MAX_EVENT_SIZE)).default(128))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (${human(PAGE_SIZE)}..${human(MAX_RING_SIZE)}; K/M/G suffixes)`).argParser(bytes('--ring-size', PAGE_SIZE, MAX_RING_SIZE, true)).default(512 * 1024 ** 2, '512M'))
     .addOption(new Option('--read-timeout <time>', 'longest single wait for data: 100ms, 2s (a bare number is ms; 1ms..60s)').argParser(duration('--read-timeout', 1, 60_000, true)).default(100))
-    .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf)').argParser(count('--batch', 1, 1_000_000)).default(1))
-    .addOption(new Option('--runs <count>', 'measured rounds; each round runs every mode once, interleaved (1..1000)').argParser(count('--runs', 1, 1000)).default(5))
+    .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf); above 1 the JS modes read runs of up to K records (copy: one set() per run)').argParser(count('--batch', 1, 1_000_000)).default(1))
+    .addOption(new Option('--touch <level>', 'per-event work of every mode: field (read the 8-byte producer/sequence field) or all (every word after the timestamp)').argParser(choice('--touch', TOUCH_CHOICES)).default('field'))
+    .addOption(new Option('--runs <count>', `measured rounds; each round runs every mode once, interleaved (1..1000; default 5, ${PIPELINE_DEFAULT_RUNS} with --producers)`).argParser(count('--runs', 1, 1000)).default(5))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds before the measured ones (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--json', 'print one JSON object instead of text').default(false))
     .addOption(new Option('--producers <count>', `run the concurrent pipeline with N producer threads (1..${MAX_PRODUCERS}); without it, the prefill pattern runs`).argParser(count('--producers', 1, MAX_PRODUCERS)))
@@ -105,7 +121,7 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
         `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
           `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
       );
-    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, runs: raw.runs, warmup: raw.warmup };
+    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup };
     return { pattern: 'prefill', config: { run, json: raw.json } };
   }
   const run = toPipelineConfig(raw, modes, explicit);
@@ -122,8 +138,10 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
 
 function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {
   const producers = raw.producers ?? 1;
-  // -n bounds the run unless only --duration was given.
-  const events = raw.duration !== undefined && !explicit('events') ? undefined : raw.events;
+  // -n bounds the run when given; else --duration, by default PIPELINE_DEFAULT_DURATION_MS.
+  const events = explicit('events') ? raw.events : undefined;
+  const durationIsDefault = events === undefined && raw.duration === undefined;
+  const durationMs = durationIsDefault ? PIPELINE_DEFAULT_DURATION_MS : raw.duration;
   if (events !== undefined && events < producers)
     throw new InvalidArgumentError(`-n/--events must be at least --producers (${producers}), got ${events}`);
   if (raw.stress && raw.duration === undefined)
@@ -131,24 +149,27 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
   if (cycled)
     throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
-  const unsupported = modes.find((m) => !PIPELINE_MODES.includes(m));
-  if (!raw.stress && unsupported)
-    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) runs ${PIPELINE_MODES.join(', ')}, not ${unsupported}`);
+  if (!raw.stress && !modes.every((m) => PIPELINE_MODE_CHOICES.includes(m)) && raw.mode !== 'all')
+    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures ${PIPELINE_MODE_CHOICES.join(', ')}, both or all (= ${PIPELINE_MODE_CHOICES.join(', ')})`);
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
   // Shorter lists cycle; a longer one would have CPUs nobody is pinned to.
   if (raw.producerCpus && raw.producerCpus.length > producers)
     throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
   return {
-    modes,
+    modes: raw.mode === 'all' ? [...PIPELINE_MODE_CHOICES] : modes,
     eventSize: raw.eventSize,
     ringSize: raw.ringSize,
     batch: raw.batch,
+    touch: raw.touch,
     readTimeoutMs: raw.readTimeout,
     producers,
-    chunk: pacedChunk(raw, producers, events, explicit),
+    chunk: pacedChunk(raw, producers, events, durationMs, durationIsDefault, explicit),
+    runs: explicit('runs') ? raw.runs : PIPELINE_DEFAULT_RUNS,
+    warmup: raw.warmup,
     events,
-    durationMs: raw.duration,
+    durationMs,
+    durationIsDefault,
     rate: raw.rate,
     poll: raw.poll,
     wakeup: raw.wakeup,
@@ -163,12 +184,19 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
  * The default chunk is lowered (the report's header says so); an explicit
  * --chunk that cannot pace the rate is refused.
  */
-function pacedChunk(raw: RawOptions, producers: number, events: number | undefined, explicit: (name: string) => boolean): number {
+function pacedChunk(
+  raw: RawOptions,
+  producers: number,
+  events: number | undefined,
+  durationMs: number | undefined,
+  durationIsDefault: boolean,
+  explicit: (name: string) => boolean,
+): number {
   if (raw.rate === undefined || raw.stress) return raw.chunk;
-  const offered = raw.duration === undefined ? Infinity : (raw.rate * raw.duration) / 1000;
+  const offered = durationMs === undefined ? Infinity : (raw.rate * durationMs) / 1000;
   if (offered < producers)
     throw new InvalidArgumentError(
-      `--rate ${raw.rate} for --duration ${formatMs(raw.duration!)} offers ${Number(offered.toPrecision(3))} events, fewer than one per producer (${producers}): raise --rate or --duration`,
+      `--rate ${raw.rate} for --duration ${formatMs(durationMs!)}${durationIsDefault ? ' (the default without -n)' : ''} offers ${Number(offered.toPrecision(3))} events, fewer than one per producer (${producers}): raise --rate or --duration`,
     );
   const expected = Math.min(events ?? Infinity, offered);
   const largest = Math.max(1, Math.floor(expected / MIN_PACED_CHUNKS));

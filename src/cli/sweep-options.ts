@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { eventsFor, type SweepConfig } from '../commands/sweep/config.js';
 import { SWEEP_CSV, SWEEP_JSON } from '../commands/sweep/output.js';
-import { PIPELINE_MODES } from '../runners/pipeline.js';
+import { PIPELINE_MODES } from '../consumer/consumer-task.js';
 import { makeDirectory, outputProblem } from '../shared/output-file.js';
 import { MAX_RING_SIZE, recordsThatFit } from '../lib/ring-layout.js';
-import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
+import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE, TOUCH_CHOICES, type Touch } from '../shared/event.js';
 import type { ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
 import { bytes, choice, count } from './arg-parsers.js';
@@ -54,6 +54,18 @@ export function parseProducers(value: string): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+/** "field,all": touch levels, each a point of its own. */
+export function parseTouches(value: string): Touch[] {
+  const out = new Set<Touch>();
+  for (const item of value.split(',')) {
+    const t = item.trim();
+    if (!(TOUCH_CHOICES as readonly string[]).includes(t))
+      throw new InvalidArgumentError(`--touch must be ${TOUCH_CHOICES.join(', ')} or a comma-separated list of them, got '${value}'`);
+    out.add(t as Touch);
+  }
+  return TOUCH_CHOICES.filter((t) => out.has(t));
+}
+
 interface RawSweepOptions {
   sizes: number[];
   modes: (typeof MODE_CHOICES)[number];
@@ -62,6 +74,7 @@ interface RawSweepOptions {
   bytesPerRun: number;
   ringSize: number;
   batch: number;
+  touch: Touch[];
   runs: number;
   warmup: number;
   out: string;
@@ -77,6 +90,7 @@ export function buildSweepCommand(): Command {
     .addOption(new Option('--bytes-per-run <bytes>', 'ring traffic per run when -n is not given (K/M/G)').argParser(bytes('--bytes-per-run', 4096, MAX_RING_SIZE)).default(64 * 1024 ** 2, '64M'))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (4K..${human(MAX_RING_SIZE)})`).argParser(bytes('--ring-size', 4096, MAX_RING_SIZE, true)).default(256 * 1024 ** 2, '256M'))
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1..1,000,000)').argParser(count('--batch', 1, 1_000_000)).default(1))
+    .addOption(new Option('--touch <levels>', `per-event work, comma-separated: ${TOUCH_CHOICES.join(', ')}; a point per level (as bench --touch)`).argParser(parseTouches).default(['field'], 'field'))
     .addOption(new Option('--runs <count>', 'measured rounds per size (1..1000)').argParser(count('--runs', 1, 1000)).default(3))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds per size (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--out <dir>', 'directory for sweep.json and sweep.csv').default('results'))
@@ -90,7 +104,7 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     throw new InvalidArgumentError('-n/--events and --bytes-per-run both set the events per run: give one of them');
   // Points with more producers run the pipeline, which runs only some modes: refuse a sweep whose points could only fail.
   const pipelined = raw.producers.filter((p) => p > 1);
-  if (pipelined.length && !modes.some((m) => PIPELINE_MODES.includes(m)))
+  if (pipelined.length && !modes.some((m) => (PIPELINE_MODES as readonly ModeName[]).includes(m)))
     throw new InvalidArgumentError(
       `--modes ${raw.modes} with --producers ${pipelined.join(',')}: points with more than one producer run the concurrent pipeline, which runs ${PIPELINE_MODES.join(', ')} only`,
     );
@@ -102,6 +116,7 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     bytesPerRun: raw.bytesPerRun,
     ringSize: raw.ringSize,
     batch: raw.batch,
+    touches: raw.touch,
     runs: raw.runs,
     warmup: raw.warmup,
     outDir: raw.out,

@@ -1,20 +1,49 @@
 /**
- * What the user reads after a pipeline run: one line of set-up, then per mode
- * the events, drops, time, rate, checksum and latency percentiles; or one JSON
- * object `{"results": [...]}` with the ModeResult keys (plus the pipeline's).
- * Also writes --histogram files.
+ * What the user reads after a pipeline run: the set-up (one line, then the
+ * work each mode does), then per mode its median run's events, drops, time,
+ * rate, checksum and latency percentiles, the spread over the measured rounds,
+ * and the ratios; or one JSON object with the settings, the per-mode
+ * summaries (the ModeResult keys plus the pipeline's), the ratios and every
+ * run. Also writes --histogram files.
  */
 import * as path from 'node:path';
 import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
 import { LATENCY_CLOCK } from '../runners/pipeline.js';
 import type { PipelineConfig } from '../shared/config.js';
-import type { PipelineRun } from '../shared/results.js';
+import type { PipelineModeResult, PipelineRun, Summary } from '../shared/results.js';
+import { max, min } from '../shared/stats.js';
 import { MODE_LABELS } from '../shared/types.js';
 import { writeOutputFile } from '../shared/output-file.js';
 import { formatMs, formatNs, human } from '../shared/units.js';
+import { workLines } from './run-header.js';
+
+export type PipelineSummary = Summary<PipelineModeResult>;
 
 export function pipelineFailures(runs: PipelineRun[]): string[] {
-  return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}: ${f}`));
+  return runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}, round ${r.round}${r.warmup ? ' (warm-up)' : ''}: ${f}`));
+}
+
+/** The settings a pipeline run was made with, as --json records them. */
+export function pipelineSettings(config: PipelineConfig): Record<string, unknown> {
+  return {
+    pattern: 'pipeline',
+    modes: config.modes,
+    touch: config.touch,
+    batch: config.batch,
+    event_size: config.eventSize,
+    ring_size: config.ringSize,
+    producers: config.producers,
+    chunk: config.chunk,
+    events: config.events ?? null,
+    duration_ms: config.durationMs ?? null,
+    duration_is_default: config.durationIsDefault ?? false,
+    rate: config.rate ?? null,
+    poll: config.poll,
+    wakeup: config.wakeup,
+    read_timeout_ms: config.readTimeoutMs,
+    runs: config.runs,
+    warmup: config.warmup,
+  };
 }
 
 /** The stall watchdog's findings, one per stalled mode: reported apart from integrity (exit code 3, not 1). */
@@ -23,25 +52,43 @@ export function pipelineStalls(runs: PipelineRun[]): string[] {
 }
 
 /** `interruptedBy`: the signal that cut the run short, recorded as `"interrupted": {"signal": ...}` like prefill's. */
-export function formatPipelineJson(runs: PipelineRun[], interruptedBy?: string): string {
+export function formatPipelineJson(config: PipelineConfig, summary: PipelineSummary | undefined, runs: PipelineRun[], interruptedBy?: string): string {
   const interrupted = interruptedBy ? { interrupted: { signal: interruptedBy } } : {};
-  return JSON.stringify({ results: runs.map((r) => r.result), failures: pipelineFailures(runs), stalls: pipelineStalls(runs), ...interrupted }, null, 2);
+  return JSON.stringify(
+    {
+      settings: pipelineSettings(config),
+      results: summary?.results ?? [],
+      ratios: summary?.ratios ?? {},
+      runs: runs.map((r) => ({ round: r.round, warmup: r.warmup, ...r.result, failures: r.failures })),
+      failures: pipelineFailures(runs),
+      stalls: pipelineStalls(runs),
+      ...interrupted,
+    },
+    null,
+    2,
+  );
 }
 
 /** `chunkLoweredFrom`: the default chunk the CLI lowered to pace --rate (said in the header). */
-export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[], chunkLoweredFrom?: number): string {
+export function formatPipelineText(config: PipelineConfig, summary: PipelineSummary | undefined, runs: PipelineRun[], chunkLoweredFrom?: number): string {
   const p = config;
   const lowered = chunkLoweredFrom === undefined ? '' : ` (the default ${chunkLoweredFrom} lowered so that --rate is paced over at least ${MIN_PACED_CHUNKS} test runs)`;
-  const bound = [p.events !== undefined ? `${p.events} events` : '', p.durationMs !== undefined ? `${formatMs(p.durationMs)}` : ''].filter(Boolean).join(' or ');
+  const duration = p.durationMs !== undefined ? `${formatMs(p.durationMs)} per run${p.durationIsDefault ? ' (the default without -n or --duration)' : ''}` : '';
+  const bound = [p.events !== undefined ? `${p.events} events per run` : '', duration].filter(Boolean).join(' or ');
   const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
   const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
   const lines = [
     `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run${lowered}, ${bound}, ${pace}; ` +
-      `${config.eventSize} B events, ring ${human(config.ringSize)}; consumer waits by ${wait}, wake-up ${p.wakeup}`,
+      `${config.eventSize} B events, ring ${human(config.ringSize)}, touch ${p.touch}, batch ${p.batch}; consumer waits by ${wait}, wake-up ${p.wakeup}; ` +
+      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved`,
+    ...workLines(p.touch, p.batch, p.modes),
     `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
   ];
-  const width = Math.max(...runs.map((r) => MODE_LABELS[r.result.mode].length)) + 2;
-  for (const { result: r, failures } of runs) {
+  const results = summary?.results ?? [];
+  const width = Math.max(0, ...results.map((r) => MODE_LABELS[r.mode].length)) + 2;
+  for (const r of results) {
+    const mine = runs.filter((run) => run.result.mode === r.mode);
+    const failed = mine.filter((run) => run.failures.length).length;
     lines.push(
       `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${r.discards ? `, ${r.discards} discards` : ''} ` +
         `in ${r.seconds.toFixed(3)}s (${r.mevents_per_s.toFixed(2)} Mevents/s; produced ${r.produced} at ${(r.produced_per_s / 1e6).toFixed(3)} Mevents/s), checksum=${r.checksum}`,
@@ -53,9 +100,27 @@ export function formatPipelineText(config: PipelineConfig, runs: PipelineRun[], 
         (p.poll === 'epoll' ? `; ${r.epoll_waits} epoll waits, ${r.epoll_timeouts} timed out` : '') +
         (p.rate !== undefined ? `; latest chunk start ${formatNs(r.max_lateness_ns)} behind schedule` : ''),
     );
-    const unread = r.unread ? `; ${r.unread} events left unread in the ring at the stop, counted` : '';
-    lines.push(''.padEnd(width) + (failures.length ? `integrity: FAILED (${failures.length} problem(s), below)` : `integrity: verified (sequences, drops, checksum${unread})`));
-    if (r.stall) lines.push(''.padEnd(width) + `wake-ups: STALLED: ${r.stall}`);
+    if (r.runs_mevents_per_s.length > 1) {
+      const p99 = (r.runs_p99_ns ?? []).filter((v) => !Number.isNaN(v));
+      lines.push(
+        ''.padEnd(width) +
+          `${r.runs_mevents_per_s.length} runs: min ${min(r.runs_mevents_per_s).toFixed(2)}, median ${r.median_mevents_per_s.toFixed(2)}, max ${max(r.runs_mevents_per_s).toFixed(2)} Mevents/s` +
+          (p99.length ? `; p99 min ${formatNs(min(p99))}, median ${formatNs(r.median_p99_ns ?? NaN)}, max ${formatNs(max(p99))}` : ''),
+      );
+    }
+    const unread = mine.reduce((n, run) => n + (run.result.unread ?? 0), 0);
+    const counted = unread ? `; ${unread} events left unread in the ring at the stop, counted` : '';
+    lines.push(
+      ''.padEnd(width) +
+        (failed ? `integrity: FAILED in ${failed} of ${mine.length} runs (problems below)` : `integrity: verified in all ${mine.length} runs (sequences, drops, checksum${counted})`),
+    );
+    for (const run of mine) if (run.result.stall) lines.push(''.padEnd(width) + `wake-ups: STALLED in round ${run.round}: ${run.result.stall}`);
+  }
+  const ratios = Object.entries(summary?.ratios ?? {});
+  if (ratios.length) {
+    const p99 = ratios.some(([key]) => key.endsWith(' p99'));
+    lines.push(`ratios (median of per-round ratios${p99 ? '; "p99": JS p99 latency ÷ native p99, lower is better' : ''}):`);
+    for (const [key, value] of ratios) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
   }
   return lines.join('\n');
 }
@@ -71,12 +136,17 @@ export function histogramTargets(file: string, modes: readonly string[]): string
   return modes.map((mode) => `${file.slice(0, file.length - ext.length)}.${mode}${ext || '.hgrm'}`);
 }
 
-/** Writes each run's .hgrm to its mode's target (named by the modes asked for, also when a stop ran fewer). */
-export function writeHistograms(file: string, modes: readonly string[], runs: PipelineRun[]): string[] {
+/**
+ * Writes each mode's .hgrm, its median run's, to that mode's target (named by
+ * the modes asked for, also when a stop ran fewer).
+ */
+export function writeHistograms(file: string, modes: readonly string[], summary: PipelineSummary, runs: PipelineRun[]): string[] {
   const targets = histogramTargets(file, modes);
   const written: string[] = [];
-  for (const run of runs) {
-    const target = targets[modes.indexOf(run.result.mode)];
+  for (const rep of summary.representatives) {
+    const run = runs.find((r) => r.result === rep);
+    if (!run) continue;
+    const target = targets[modes.indexOf(rep.mode)];
     writeOutputFile(target, run.hgrm);
     written.push(target);
   }

@@ -1,11 +1,13 @@
 /**
  * bench --producers N: runs the concurrent pipeline, prints the report, writes
  * --histogram files, and returns the exit code. After a stop, the results of
- * the modes that ran are printed (producers stopped, the ring drained and
+ * the runs that completed are printed (producers stopped, the ring drained and
  * verified) and marked partial.
  */
 import { runPipeline } from '../runners/pipeline.js';
 import type { PipelineConfig } from '../shared/config.js';
+import { summarize } from '../shared/results.js';
+import type { ModeName } from '../shared/types.js';
 import { exitCode, interruptedBy, reportFailures, type CommandContext } from './context.js';
 import { formatPipelineJson, formatPipelineText, pipelineFailures, pipelineStalls, writeHistograms } from './pipeline-report.js';
 
@@ -21,14 +23,22 @@ export interface PipelineCommandConfig {
 export async function runPipelineCommand(config: PipelineCommandConfig, ctx: CommandContext): Promise<number> {
   const runs = await runPipeline(config.run, ctx.stop);
   const interrupted = ctx.stop.requested() ? (ctx.stop.reason() ?? 'a signal') : undefined;
-  ctx.stdout((config.json ? formatPipelineJson(runs, interrupted) : formatPipelineText(config.run, runs, config.chunkLoweredFrom)) + '\n');
-  if (config.histogramFile) {
-    const written = writeHistograms(config.histogramFile, config.run.modes, runs);
-    if (!config.json) ctx.stdout(`latency histogram (.hgrm, values in ns): ${written.join(', ')}\n`);
+  // Stopped before any measured run: report the warm-up runs that completed, rather than nothing.
+  const warmupOnly = !runs.some((r) => !r.warmup);
+  const shown = warmupOnly ? runs.map((r) => ({ ...r, warmup: false })) : runs;
+  // Modes with at least one run to show (all of them unless stopped early).
+  const modes = config.run.modes.filter((m: ModeName) => shown.some((r) => !r.warmup && r.result.mode === m));
+  // Checksums across runs were compared by the runner (with -n and no drops); each run was checked against its own expectation.
+  const summary = modes.length ? summarize(modes, shown, false) : undefined;
+  ctx.stdout((config.json ? formatPipelineJson(config.run, summary, runs, interrupted) : formatPipelineText(config.run, summary, runs, config.chunkLoweredFrom)) + '\n');
+  if (config.histogramFile && summary) {
+    const written = writeHistograms(config.histogramFile, config.run.modes, summary, runs);
+    if (!config.json) ctx.stdout(`latency histogram (.hgrm, values in ns, each mode's median run): ${written.join(', ')}\n`);
   }
   if (interrupted) {
+    const which = warmupOnly && runs.length ? ', from the warm-up round' : '';
     const note = runs.length
-      ? `${interruptedBy(ctx.stop)}: the results above are partial (producers stopped, the ring drained and verified)\n`
+      ? `${interruptedBy(ctx.stop)}: the results above are partial${which} (producers stopped, the ring drained and verified)\n`
       : `${interruptedBy(ctx.stop)} before the first run started: no results\n`;
     if (config.json) ctx.stderr(note);
     else ctx.stdout(note);

@@ -7,17 +7,17 @@ import { type Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
 import { MODE_LABELS } from '../shared/types.js';
 import { formatSeconds, human } from '../shared/units.js';
+import { workLines } from './run-header.js';
 
 export function formatPrefillText(config: PrefillConfig, summary: Summary): string {
   const lines: string[] = [];
-  const commit = config.batch === 1 ? 'consumer position published after every record' : `consumer position published every ${config.batch} records`;
+  const commit = config.batch === 1 ? 'consumer position published after every record' : `JS modes read runs of up to ${config.batch} records, one published position per run`;
   lines.push(
-    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, ${commit}; ` +
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
       `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
   );
+  lines.push(...workLines(config.touch, config.batch, summary.results.map((r) => r.mode)));
   const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
-  if (summary.results.some((r) => r.mode.startsWith('native')))
-    lines.push('native modes: libbpf ring_buffer__consume, which publishes the consumer position after every record whatever --batch says');
   for (const r of summary.results) {
     const vsNative = r.mode === 'view' ? summary.ratios['view/native'] : r.mode === 'copy' ? summary.ratios['copy/native'] : undefined;
     lines.push(
@@ -34,13 +34,31 @@ export function formatPrefillText(config: PrefillConfig, summary: Summary): stri
   if (viewCopy !== undefined) lines.push(`view/copy speedup: ${viewCopy.toFixed(2)}x (median of per-round ratios)`);
   const shown = Object.entries(summary.ratios).filter(([key]) => key !== 'view/copy');
   if (shown.length) {
-    lines.push('ratios (median of per-round ratios; copy/native = JS copy ÷ native-copy, view/native = JS view ÷ native in place):');
+    lines.push(
+      'ratios (median of per-round ratios; copy/native = JS copy ÷ native-copy, view/native = JS view ÷ native in place, ' +
+        'x/callback = JS x ÷ the N-API callback per event):',
+    );
     for (const [key, value] of shown) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
   }
   return lines.join('\n');
 }
 
+/** The settings a prefill run was made with, as --json records them (the pipeline's: pipelineSettings). */
+export function prefillSettings(config: PrefillConfig): Record<string, unknown> {
+  return {
+    pattern: 'prefill',
+    modes: config.modes,
+    touch: config.touch,
+    batch: config.batch,
+    event_size: config.eventSize,
+    ring_size: config.ringSize,
+    events: config.events,
+    runs: config.runs,
+    warmup: config.warmup,
+  };
+}
+
 /** `extra`: keys added at the top level (an interrupted run's "interrupted"). */
-export function formatPrefillJson(summary: Summary, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ results: summary.results, ratios: summary.ratios, failures: summary.failures, ...extra }, null, 2);
+export function formatPrefillJson(config: PrefillConfig, summary: Summary, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ settings: prefillSettings(config), results: summary.results, ratios: summary.ratios, failures: summary.failures, ...extra }, null, 2);
 }

@@ -20,7 +20,7 @@ export function runPrefillCommand(config: PrefillCommandConfig, ctx: CommandCont
   const runs = runPrefill(config.run, ctx.stop);
   if (ctx.stop.requested()) return reportInterrupted(config, runs, ctx);
   const summary = summarize(config.run.modes, runs);
-  ctx.stdout((config.json ? formatPrefillJson(summary) : formatPrefillText(config.run, summary)) + '\n');
+  ctx.stdout((config.json ? formatPrefillJson(config.run, summary) : formatPrefillText(config.run, summary)) + '\n');
   reportFailures(ctx, summary.failures);
   return exitCode(summary.failures.length > 0, ctx.stop);
 }
@@ -33,7 +33,7 @@ function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], 
   const complete = runs.filter((r) => r.result.events + r.result.drops === run.events);
   const cut = runs.filter((r) => !complete.includes(r));
   const measuredModes = run.modes.filter((m) => complete.some((r) => !r.warmup && r.result.mode === m));
-  const summary = measuredModes.length ? summarize(measuredModes, complete) : { results: [], ratios: {}, failures: [] };
+  const summary = measuredModes.length ? summarize(measuredModes, complete) : { results: [], ratios: {}, failures: [], representatives: [] };
   const planned = run.modes.length * (run.runs + run.warmup);
   const failures = [
     ...summary.failures,
@@ -47,7 +47,7 @@ function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], 
       cut_runs: cut.map((r) => ({ mode: r.result.mode, round: r.round, events: r.result.events })),
       drains_cut: drainCut.map((r) => ({ mode: r.result.mode, round: r.round })),
     };
-    ctx.stdout(formatPrefillJson({ ...summary, failures }, { interrupted }) + '\n');
+    ctx.stdout(formatPrefillJson(run, { ...summary, failures }, { interrupted }) + '\n');
   } else {
     const cutNote = [
       ...cut.map(

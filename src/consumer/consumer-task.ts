@@ -2,9 +2,12 @@
 import type { PollStrategy } from '../shared/config.js';
 import type { ProducerState } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
+import type { Touch } from '../shared/event.js';
 import type { DrainOutcome, LatencySummary } from '../shared/types.js';
 
-export type PipelineMode = 'copy' | 'view';
+/** The modes the pipeline's consumer worker runs: the JavaScript readers and the native reference. */
+export const PIPELINE_MODES = ['copy', 'view', 'native'] as const;
+export type PipelineMode = (typeof PIPELINE_MODES)[number];
 
 export interface ConsumerTask {
   mode: PipelineMode;
@@ -13,6 +16,7 @@ export interface ConsumerTask {
   stateFd: number;
   eventSize: number;
   batch: number;
+  touch: Touch;
   poll: PollStrategy;
   readTimeoutMs: number;
   producers: number;

@@ -37,6 +37,7 @@ import type { ConsumerReport, ConsumerTask } from './consumer-task.js';
 import { ExpectedChecksum } from './expected-checksum.js';
 import { DRAIN_CUT, LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES, outcome as sinkOutcome } from './modes.js';
+import { CUT, releaseNativeConsumers } from './native-consumer.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { StallWatchdog } from './watchdog.js';
 import { warmUp } from './warm-up.js';
@@ -73,9 +74,12 @@ function consume(task: ConsumerTask): ConsumerReport | null {
   const native = addon();
   const control = new ControlBlock(task.control);
   if (task.cpu !== undefined) native.setAffinity(task.cpu);
-  warmUp(task.mode, task.eventSize, task.batch);
+  warmUp(task.mode, task.eventSize, task.batch, task.touch);
   const reader = new RingReader(task.ring, { batch: task.batch });
-  const sink = new LatencySink(task.start.nextSeq, task.eventSize);
+  // Where the consumer is: the JavaScript modes keep their own position; the
+  // native one (libbpf) publishes its position itself, so look from there.
+  const positionReader = (): RingReader => (task.mode === 'native' ? new RingReader(task.ring) : reader);
+  const sink = new LatencySink(task.start.nextSeq, task.eventSize, task.touch);
   let waitSet: WaitSet | undefined;
   let waits = 0;
   let timeouts = 0;
@@ -89,6 +93,8 @@ function consume(task: ConsumerTask): ConsumerReport | null {
       if (control.wakerFd >= 0) waitSet.add(control.wakerFd, WAKER_TAG);
       if (task.stopWakeFd !== undefined) waitSet.add(task.stopWakeFd, STOP_TAG);
     }
+    // Set-up that must not run on the clock (the native consumer maps the whole ring), before reporting ready.
+    CONSUMER_MODES[task.mode].prepare?.({ reader, ring: task.ring, ringFd: task.ringFd, eventSize: task.eventSize, touch: task.touch, startSeq: task.start.nextSeq, idle: () => false, sink });
     control.reportReady();
     if (!control.awaitRelease(task.startTimeoutMs) && !control.released()) {
       // Stopped before the start (a Ctrl-C during set-up): nothing to measure, not a failure.
@@ -100,7 +106,8 @@ function consume(task: ConsumerTask): ConsumerReport | null {
     sink.cutCheck = () => control.cutRequested();
     const idle = (status: number): boolean => {
       sink.flush();
-      if (control.cutRequested()) {
+      // The native consumer stops itself at its next record once the wind-down runs out (CUT).
+      if (status === CUT || control.cutRequested()) {
         cut = true;
         return false;
       }
@@ -129,7 +136,7 @@ function consume(task: ConsumerTask): ConsumerReport | null {
         if (tags === 0) timeouts++;
         // The signal handler woke us before the main thread could pass the stop on: pass it on now.
         if (tags & STOP_TAG) control.requestStop();
-        watchdog.afterWait(oldestUnreadNs(reader), Number(process.hrtime.bigint()));
+        watchdog.afterWait(oldestUnreadNs(positionReader()), Number(process.hrtime.bigint()));
       }
       return true;
     };
@@ -140,15 +147,19 @@ function consume(task: ConsumerTask): ConsumerReport | null {
         ring: task.ring,
         ringFd: task.ringFd,
         eventSize: task.eventSize,
+        touch: task.touch,
         startSeq: task.start.nextSeq,
         idle,
         sink,
       });
     } catch (err) {
       if (err !== DRAIN_CUT) throw err;
-      // drainView hands a record to the sink before consuming it: the cut came
-      // inside accept(), so that counted record is consumed here.
-      if (task.mode === 'view') reader.consume();
+      // The view loops hand a record (or a run) to the sink before consuming
+      // it: the cut came inside accept(), so what it counted is consumed here.
+      if (task.mode === 'view') {
+        if (task.batch > 1) reader.consumeRun();
+        else reader.consume();
+      }
       cut = true;
       outcome = sinkOutcome(sink);
     }
@@ -160,12 +171,12 @@ function consume(task: ConsumerTask): ConsumerReport | null {
       // have returned, everything they made is in the ring or counted.
       if (!control.waitProducersDone(task.producers, CUT_PRODUCERS_WAIT_MS))
         stoppedEarly = `the producers did not finish within ${CUT_PRODUCERS_WAIT_MS} ms of the cut`;
-      unread = unreadRecords(task.ring, reader, task.eventSize);
+      unread = unreadRecords(task.ring, positionReader(), task.eventSize);
     }
     const h = sink.latencies.toHistogram();
     return {
       outcome,
-      expectedChecksum: new ExpectedChecksum(task.eventSize).hex(sink.perProducer, sink.seqLowSum, sink.seqHighSum),
+      expectedChecksum: new ExpectedChecksum(task.eventSize, task.touch).hex(sink.perProducer, sink.seqLowSum, sink.seqHighSum),
       wrongLength: sink.wrongLength,
       latency:
         h.totalCount === 0
@@ -194,6 +205,7 @@ function consume(task: ConsumerTask): ConsumerReport | null {
     throw err;
   } finally {
     waitSet?.close();
+    releaseNativeConsumers();
   }
 }
 

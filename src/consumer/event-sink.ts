@@ -1,11 +1,15 @@
 /**
  * What a consumer does with each event it reads, whichever way it read it:
- * adds it to the checksum and checks that its producer's sequence only grows.
- * A forward jump (a dropped or discarded event) is allowed here; whether the
- * program's drop and discard counters explain every skipped number exactly is
- * decided at the end of a run from the counts (src/shared/verify.ts).
+ * adds it to the checksum at the run's touch level (src/shared/event.ts Touch:
+ * the producer/sequence field only, or every word) and checks that its
+ * producer's sequence only grows. A forward jump (a dropped or discarded
+ * event) is allowed here; whether the program's drop and discard counters
+ * explain every skipped number exactly is decided at the end of a run from
+ * the counts (src/shared/verify.ts).
+ *
+ * The native consumers do the same in C++ (native/src/event_sink.h Accept).
  */
-import { Checksum, MAX_PRODUCERS } from '../shared/event.js';
+import { Checksum, EVENT_HEADER_SIZE, fieldA, fieldB, MAX_PRODUCERS, TOUCH_END_WORD, type Touch } from '../shared/event.js';
 
 export class EventSink {
   readonly checksum = new Checksum();
@@ -17,26 +21,98 @@ export class EventSink {
   /** Events that arrived out of order, repeated, or from an unknown producer. */
   anomalies = 0;
   firstAnomaly: string | undefined;
+  /** touch === 'all', as a field the hot path tests (one predictable branch per event; compared with === true, a pointer compare). */
+  private readonly allWords: boolean;
 
   /** startSeq: each producer's next sequence number when the run began (from the program's counters). */
-  constructor(startSeq?: ArrayLike<number>) {
+  constructor(
+    startSeq?: ArrayLike<number>,
+    readonly touch: Touch = 'field',
+  ) {
     if (startSeq) for (let p = 0; p < MAX_PRODUCERS; p++) this.expectedSeq[p] = startSeq[p];
+    this.allWords = touch === 'all';
   }
 
   /** One sample at byteOffset (a multiple of 8) of `words` / `bytes`. */
   accept(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
+    this.acceptOne(words, bytes, byteOffset, length);
+  }
+
+  /** accept()'s work; what acceptRun() falls back on, whatever a subclass adds to accept(). */
+  private acceptOne(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
     this.events++;
-    this.checksum.add(words, bytes, byteOffset, length);
+    if (length < EVENT_HEADER_SIZE) {
+      this.shortSample(words, bytes, byteOffset, length);
+      return;
+    }
     const w = byteOffset >>> 2;
+    const seqLow = words[w + 2];
     const seqHigh = words[w + 3];
+    if (this.allWords === true) this.checksum.add(words, bytes, byteOffset, length);
+    else this.checksum.addField(length, seqLow, seqHigh);
     const producer = seqHigh >>> 16;
-    const seq = (seqHigh & 0xffff) * 2 ** 32 + (words[w + 2] >>> 0);
+    const seq = (seqHigh & 0xffff) * 2 ** 32 + (seqLow >>> 0);
     if (producer < MAX_PRODUCERS && seq === this.expectedSeq[producer]) {
       this.expectedSeq[producer] = seq + 1;
       this.perProducer[producer]++;
     } else {
       this.sequenceBreak(producer, seq);
     }
+  }
+
+  /**
+   * accept() for each sample of a run (offsets[i] and lengths[i], i < count,
+   * as RingReader.peekRun / readRunInto leave them). The same work per event;
+   * at touch `field` the checksum and the event count stay in locals for the
+   * run. The inner loop makes no call (a sequence break or a short sample
+   * leaves it, is handled, and the loop resumes), so TurboFan checks the
+   * arrays' shapes once per run instead of once per event.
+   */
+  acceptRun(words: Int32Array, bytes: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): void {
+    if (this.allWords === true) {
+      // The word loop dominates at this level: event by event.
+      for (let i = 0; i < count; i++) this.acceptOne(words, bytes, offsets[i], lengths[i]);
+      return;
+    }
+    // Locals, not imports: TurboFan reloads (and re-checks) a module's exports on every use.
+    const minLength = EVENT_HEADER_SIZE;
+    const maxProducers = MAX_PRODUCERS;
+    const sumA = fieldA;
+    const sumB = fieldB;
+    const checksum = this.checksum;
+    const expectedSeq = this.expectedSeq;
+    const perProducer = this.perProducer;
+    let i = 0;
+    while (i < count) {
+      let a = checksum.a;
+      let b = checksum.b;
+      const first = i;
+      for (; i < count; i++) {
+        const length = lengths[i];
+        if (length < minLength) break;
+        const w = offsets[i] >>> 2;
+        const seqLow = words[w + 2];
+        const seqHigh = words[w + 3];
+        const producer = seqHigh >>> 16;
+        const seq = (seqHigh & 0xffff) * 2 ** 32 + (seqLow >>> 0);
+        if (producer >= maxProducers || seq !== expectedSeq[producer]) break;
+        a = sumA(a, length, seqLow, seqHigh);
+        b = sumB(b, seqLow, seqHigh);
+        expectedSeq[producer] = seq + 1;
+        perProducer[producer]++;
+      }
+      checksum.a = a;
+      checksum.b = b;
+      this.events += i - first;
+      // A sequence break or a sample shorter than the event header: the per-event path.
+      if (i < count) this.acceptOne(words, bytes, offsets[i++], lengths[i - 1]);
+    }
+  }
+
+  /** The program never writes a sample without the event header; counted as an anomaly, as the C++ sink does. */
+  private shortSample(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
+    this.checksum.add(words, bytes, byteOffset, length, TOUCH_END_WORD[this.touch]);
+    this.sequenceBreak(2 ** 32 - 1, 0);
   }
 
   private sequenceBreak(producer: number, seq: number): void {

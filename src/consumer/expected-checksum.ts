@@ -6,7 +6,9 @@
  *
  * It relies on one property of Checksum (src/shared/event.ts): per event, both
  * halves a and b are linear (mod 2^32) in the sample's 32-bit words after the
- * timestamp, plus a term that depends only on the length. The event's word 2
+ * timestamp, plus a term that depends only on the length — at either touch
+ * level (`field` is the same sum stopped after word 3, so the payload's share
+ * is zero there). The event's word 2
  * is the sequence's low half, word 3 is producer << 16 | the sequence's high
  * half, and the rest is the producer's packet, the same for all its events. So
  *     checksum(event) = checksum(producer's sample with words 2, 3 zeroed)
@@ -15,7 +17,7 @@
  * each producer's event count and the sums of lo and of hi are needed. The
  * coefficients come from Checksum itself, so this follows its definition.
  */
-import { buildPacket, Checksum, checksumHex, EVENT_HEADER_SIZE, MAX_PRODUCERS } from '../shared/event.js';
+import { buildPacket, Checksum, checksumHex, EVENT_HEADER_SIZE, MAX_PRODUCERS, TOUCH_END_WORD, type Touch } from '../shared/event.js';
 
 interface Pair {
   a: number;
@@ -31,7 +33,10 @@ export class ExpectedChecksum {
   private readonly seqHigh: Pair;
   private readonly payload: Pair[] = [];
 
-  constructor(readonly eventSize: number) {
+  constructor(
+    readonly eventSize: number,
+    readonly touch: Touch = 'all',
+  ) {
     this.zero = this.checksumOf(new Uint8Array(this.paddedSize()));
     this.seqLow = this.unitCoefficient(SEQ_LOW_WORD);
     this.seqHigh = this.unitCoefficient(SEQ_HIGH_WORD);
@@ -43,7 +48,7 @@ export class ExpectedChecksum {
 
   private checksumOf(sample: Uint8Array): Pair {
     const c = new Checksum();
-    c.add(new Int32Array(sample.buffer), sample, 0, this.eventSize);
+    c.add(new Int32Array(sample.buffer), sample, 0, this.eventSize, TOUCH_END_WORD[this.touch]);
     return { a: c.a, b: c.b };
   }
 

@@ -28,6 +28,19 @@ export class LatencyBuckets {
   /** The exact smallest value recorded. */
   min = Infinity;
 
+  /**
+   * Adds counts recorded elsewhere with this same bucketing (the native
+   * consumer's, native/src/latency_sink.h), with their exact total, min and max.
+   */
+  addCounts(counts: ArrayLike<number>, total: number, min: number, max: number): void {
+    if (counts.length !== this.counts.length) throw new RangeError(`LatencyBuckets.addCounts: ${counts.length} buckets, expected ${this.counts.length}`);
+    if (total === 0) return;
+    for (let i = 0; i < counts.length; i++) this.counts[i] += counts[i];
+    this.total += total;
+    if (max > this.max) this.max = max;
+    if (min < this.min) this.min = min;
+  }
+
   /** Records one non-negative integer value (ns). */
   record(value: number): void {
     this.counts[countsIndex(value)]++;
@@ -62,7 +75,8 @@ export class LatencyBuckets {
   }
 }
 
-function countsIndex(value: number): number {
+/** The counts index of a value, as HdrHistogram buckets it (exported for the native twin's test). */
+export function countsIndex(value: number): number {
   if (value < 2 * SUB_BUCKET_HALF_COUNT) return value;
   if (value < TWO_TO_32) {
     const bucket = 31 - Math.clz32(value) - SUB_BUCKET_HALF_MAGNITUDE;

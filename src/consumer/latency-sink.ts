@@ -13,6 +13,9 @@
  * whichever comes first). Every latency is therefore an upper bound that
  * includes the time to handle the rest of its batch, and is never negative.
  */
+import type { NativeLatency } from '../lib/addon.js';
+import type { Touch } from '../shared/event.js';
+import type { DrainOutcome } from '../shared/types.js';
 import { EventSink } from './event-sink.js';
 import { LatencyBuckets } from './latency-buckets.js';
 
@@ -20,9 +23,11 @@ import { LatencyBuckets } from './latency-buckets.js';
 export const LATENCY_BATCH = 64;
 
 /**
- * Thrown out of accept() at a batch boundary when `cutCheck` says the drain
- * must end (a stop's wind-down budget ran out with a backlog still in the
- * ring). The record accept() was handling has been counted.
+ * Thrown out of accept() / acceptRun() after a batch boundary when `cutCheck`
+ * says the drain must end (a stop's wind-down budget ran out with a backlog
+ * still in the ring). Every record the call was handed has been counted (a
+ * run whole, so counts and the checksum sums stay together); the caller
+ * consumes what it had not yet (view mode: the record or run in hand).
  */
 export const DRAIN_CUT: unique symbol = Symbol('drain cut');
 
@@ -47,21 +52,59 @@ export class LatencySink extends EventSink {
   constructor(
     startSeq: ArrayLike<number>,
     readonly eventSize: number,
+    touch: Touch = 'field',
   ) {
-    super(startSeq);
+    super(startSeq, touch);
   }
 
   override accept(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
     super.accept(words, bytes, byteOffset, length);
+    if (this.hold(words, byteOffset, length)) this.checkCut();
+  }
+
+  override acceptRun(words: Int32Array, bytes: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): void {
+    super.acceptRun(words, bytes, offsets, lengths, count);
+    let flushed = false;
+    for (let i = 0; i < count; i++) if (this.hold(words, offsets[i], lengths[i])) flushed = true;
+    if (flushed) this.checkCut();
+  }
+
+  /**
+   * The latency sink's own per-event work: hold the timestamp, add the
+   * sequence halves, check the length. True when it ended a batch (a clock
+   * reading), the moment to ask whether the drain must be cut.
+   */
+  private hold(words: Int32Array, byteOffset: number, length: number): boolean {
     const w = byteOffset >>> 2;
     this.pending[this.pendingCount++] = (words[w + 1] >>> 0) * 4294967296 + (words[w] >>> 0);
     this.seqLowSum = (this.seqLowSum + words[w + 2]) | 0;
     this.seqHighSum = (this.seqHighSum + words[w + 3]) | 0;
     if (length !== this.eventSize) this.wrongLength++;
-    if (this.pendingCount === LATENCY_BATCH) {
-      this.flush();
-      if (this.cutCheck !== undefined && this.cutCheck()) throw DRAIN_CUT;
+    if (this.pendingCount < LATENCY_BATCH) return false;
+    this.flush();
+    return true;
+  }
+
+  private checkCut(): void {
+    if (this.cutCheck !== undefined && this.cutCheck()) throw DRAIN_CUT;
+  }
+
+  /**
+   * Takes over what a native consumer recorded the same way in C++
+   * (native/src/latency_sink.h), so the pipeline reports and checks a native
+   * run exactly as a JavaScript one. Only for a sink that saw no event itself.
+   */
+  takeNative(native: NativeLatency, outcome: DrainOutcome): void {
+    this.events = outcome.events;
+    for (let p = 0; p < this.perProducer.length; p++) {
+      this.perProducer[p] = outcome.perProducer[p];
+      this.expectedSeq[p] = outcome.expectedSeq[p];
     }
+    this.latencies.addCounts(native.counts, native.total, native.min, native.max);
+    this.seqLowSum = native.seqLowSum;
+    this.seqHighSum = native.seqHighSum;
+    this.wrongLength = native.wrongLength;
+    this.lastEventNs = native.lastEventNs;
   }
 
   /** Ends the current batch: one clock reading, one histogram entry per held event. */

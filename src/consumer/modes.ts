@@ -1,31 +1,43 @@
 /**
  * The consumers a run can measure, as a table of hooks in the manner of the
  * kernel's selftests/bpf/bench.h: each mode drains the ring from a starting
- * state and reports what it saw. The runners (src/patterns) time and verify;
- * modes only read.
+ * state and reports what it saw. The runners (src/runners) time and verify;
+ * modes only read. Every mode does the same per-event work for a given touch
+ * level (EventSink, or its C++ twin), so their checksums agree.
  */
 import type { RingMemory } from '../lib/ring-layout.js';
+import type { Touch } from '../shared/event.js';
 import { MODE_LABELS, type DrainOutcome, type ModeName } from '../shared/types.js';
-import { CopyBuffer, drainCopy, drainView, type IdleHandler } from './drain.js';
+import { CopyBuffer, drainCopy, drainCopyRuns, drainView, drainViewRuns, type IdleHandler } from './drain.js';
 import { EventSink } from './event-sink.js';
-import { drainNative, nativeConsumerFor } from './native-consumer.js';
+import { LatencySink } from './latency-sink.js';
+import { drainCallback, drainNative, drainNativeWithLatency, nativeConsumerFor } from './native-consumer.js';
 import type { RingReader } from '../lib/ring-reader.js';
 
 export interface DrainContext {
+  /** The JavaScript modes' reader; its batch is the run length (1: one record at a time). */
   reader: RingReader;
   ring: RingMemory;
   ringFd: number;
   eventSize: number;
+  /** How much of each sample the consumer reads. */
+  touch: Touch;
   /** Each producer's next sequence number when the run began. */
   startSeq: ArrayLike<number>;
   idle: IdleHandler;
-  /** The sink to feed (the pipeline passes one that also records latency); default: a plain EventSink. */
+  /**
+   * The sink to feed; default: a plain EventSink. The pipeline passes a
+   * LatencySink, which the native mode then records into in C++ (a consumer
+   * of its own, made with recordLatency by prepare()).
+   */
   sink?: EventSink;
 }
 
 export interface ConsumerMode {
   name: ModeName;
   label: string;
+  /** What the mode does per record and per batch, for the report's header (`batch`: --batch). */
+  describe(batch: number): string;
   /** One-time set-up for this ring, called before the clock starts (the native modes map the ring here). */
   prepare?(ctx: DrainContext): void;
   drain(ctx: DrainContext): DrainOutcome;
@@ -43,35 +55,66 @@ export function outcome(sink: EventSink): DrainOutcome {
   };
 }
 
+const sinkFor = (ctx: DrainContext): EventSink => ctx.sink ?? new EventSink(ctx.startSeq, ctx.touch);
+const LIBBPF = 'libbpf ring_buffer__consume, position published after every record whatever --batch says';
+
 export const CONSUMER_MODES: Record<ModeName, ConsumerMode> = {
   copy: {
     name: 'copy',
     label: MODE_LABELS.copy,
+    describe: (batch) =>
+      batch === 1
+        ? 'each record: header by Atomics.load, sample copied into a reused buffer (readInto), position published, event handled from the copy'
+        : `each run of up to ${batch} records: headers by Atomics.load, the run copied with one set() into a reused buffer (readRunInto), position published, then its events handled from the copy`,
     drain(ctx) {
-      const sink = ctx.sink ?? new EventSink(ctx.startSeq);
-      drainCopy(ctx.reader, sink, ctx.idle, new CopyBuffer(ctx.eventSize));
+      const sink = sinkFor(ctx);
+      const { reader } = ctx;
+      if (reader.batch === 1) drainCopy(reader, sink, ctx.idle, CopyBuffer.forSample(ctx.eventSize));
+      else drainCopyRuns(reader, sink, ctx.idle, CopyBuffer.forRun(ctx.eventSize, reader.batch));
       return outcome(sink);
     },
   },
   view: {
     name: 'view',
     label: MODE_LABELS.view,
+    describe: (batch) =>
+      batch === 1
+        ? 'each record: header by Atomics.load, event handled in place in the ring (peek), position published (consume)'
+        : `each run of up to ${batch} records: headers by Atomics.load (peekRun), events handled in place, position published once (consumeRun)`,
     drain(ctx) {
-      const sink = ctx.sink ?? new EventSink(ctx.startSeq);
-      drainView(ctx.reader, sink, ctx.idle);
+      const sink = sinkFor(ctx);
+      if (ctx.reader.batch === 1) drainView(ctx.reader, sink, ctx.idle);
+      else drainViewRuns(ctx.reader, sink, ctx.idle);
       return outcome(sink);
     },
   },
   native: {
     name: 'native',
     label: MODE_LABELS.native,
-    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place'),
-    drain: (ctx) => drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place'), ctx.startSeq, ctx.idle),
+    describe: () => `${LIBBPF}; C callback per event handles it in place`,
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch, ctx.sink instanceof LatencySink),
+    drain(ctx) {
+      const { sink } = ctx;
+      const consumer = nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'in-place', ctx.touch, sink instanceof LatencySink);
+      return sink instanceof LatencySink ? drainNativeWithLatency(consumer, sink, ctx.startSeq, ctx.idle) : drainNative(consumer, ctx.startSeq, ctx.idle);
+    },
   },
   'native-copy': {
     name: 'native-copy',
     label: MODE_LABELS['native-copy'],
-    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy'),
-    drain: (ctx) => drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy'), ctx.startSeq, ctx.idle),
+    describe: () => `${LIBBPF}; C callback per event memcpy()s the sample into a reused buffer and handles the copy`,
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy', ctx.touch),
+    drain: (ctx) => drainNative(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'copy', ctx.touch), ctx.startSeq, ctx.idle),
+  },
+  callback: {
+    name: 'callback',
+    label: MODE_LABELS.callback,
+    describe: () => `${LIBBPF}; per event, the sample copied into a new Buffer and a JavaScript callback called through N-API, which handles it`,
+    prepare: (ctx) => void nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'callback', ctx.touch),
+    drain(ctx) {
+      const sink = sinkFor(ctx);
+      drainCallback(nativeConsumerFor(ctx.ring, ctx.ringFd, ctx.eventSize, 'callback', ctx.touch), sink, ctx.idle);
+      return outcome(sink);
+    },
   },
 };

@@ -1,9 +1,12 @@
 /**
- * The native reference consumers (native/src/native_consumer.cc,
- * native_perf_consumer.cc): libbpf's ring_buffer__consume / perf_buffer__consume
- * on the calling thread, doing per event the same work as
- * EventSink (checksum + sequence check). `native` processes each sample in
- * place; `native-copy` memcpy()s it into a reused buffer first.
+ * The native consumers (native/src/native_consumer.cc, native_perf_consumer.cc):
+ * libbpf's ring_buffer__consume / perf_buffer__consume on the calling thread.
+ *  - `native` processes each sample in place, `native-copy` memcpy()s it into
+ *    a reused buffer first; both do per event in C++ exactly what EventSink
+ *    does (native/src/event_sink.h, at the run's touch level);
+ *  - `callback` is the usual Node binding: libbpf calls back into JavaScript
+ *    once per event through N-API with the sample copied into a fresh Buffer,
+ *    and the JavaScript callback hands it to the same EventSink as the JS modes.
  *
  * ring_buffer__new() maps the whole ring (page + 2 * size bytes, every page
  * inserted at mmap() time), which must not be timed; so a consumer is made once
@@ -16,12 +19,22 @@
  * with a RingReader on the same ring, provided the RingReader is made (or
  * resynchronised) after the native drain: a RingReader keeps its own position.
  */
-import { addon, type NativeConsumer, type NativeDrainResult, type NativePerfConsumer, type PerfBuffer } from '../lib/addon.js';
+import { addon, type NativeConsumer, type NativeDrainResult, type NativePerfConsumer, type NativeVariant, type PerfBuffer } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
+import type { Touch } from '../shared/event.js';
 import type { DrainOutcome } from '../shared/types.js';
 import type { IdleHandler } from './drain.js';
+import type { EventSink } from './event-sink.js';
+import type { LatencySink } from './latency-sink.js';
 
-export type NativeVariant = 'in-place' | 'copy';
+export type { NativeVariant };
+
+/**
+ * What a native consumer's consume() returns, besides EMPTY and BUSY, when an
+ * interrupted run's wind-down ran out (native/src/signals.cc): it stopped at
+ * its next record with the ring not yet empty.
+ */
+export const CUT = -3;
 
 /** What drainNative() drives: the ring buffer's or the perf buffer's native consumer. */
 type AnyNativeConsumer = Pick<NativeConsumer, 'begin' | 'consume' | 'close'> & { result(): NativeDrainResult & { lost?: number } };
@@ -30,46 +43,53 @@ interface Kept {
   /** The ring (RingMemory) or perf buffer (PerfBuffer) the consumers read. */
   source: object;
   eventSize: number;
-  consumers: Partial<Record<NativeVariant, AnyNativeConsumer>>;
+  consumers: Map<string, AnyNativeConsumer>;
 }
 
 let kept: Kept | undefined;
 
-function keptFor<T extends AnyNativeConsumer>(source: object, eventSize: number, variant: NativeVariant, make: () => T): T {
+/** The kept consumer under `key` for `source`, made by make() on first use; a new source releases the old one's. */
+function keptFor<T extends AnyNativeConsumer>(source: object, eventSize: number, key: string, make: () => T): T {
   if (kept && (kept.source !== source || kept.eventSize < eventSize)) releaseNativeConsumers();
-  kept ??= { source, eventSize, consumers: {} };
-  let consumer = kept.consumers[variant] as T | undefined;
+  kept ??= { source, eventSize, consumers: new Map() };
+  let consumer = kept.consumers.get(key) as T | undefined;
   if (!consumer) {
     consumer = make();
-    kept.consumers[variant] = consumer;
+    kept.consumers.set(key, consumer);
   }
   return consumer;
 }
 
-/** The consumer of `variant` for this ring, made on first use (call it before any clock starts). */
-export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant): NativeConsumer {
-  return keptFor(ring, eventSize, variant, () => new (addon().NativeConsumer)(ringFd, eventSize, variant === 'copy'));
+/**
+ * The consumer of `variant` and `touch` for this ring (recording latency as
+ * the pipeline does, if asked), made on first use: call it before any clock
+ * starts — ring_buffer__new() maps the whole ring, tens of ms for 512 MiB.
+ */
+export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant, touch: Touch, recordLatency = false): NativeConsumer {
+  return keptFor(ring, eventSize, `ring/${variant}/${touch}/${recordLatency}`, () => new (addon().NativeConsumer)(ringFd, eventSize, variant, touch, recordLatency));
 }
 
 /**
- * The perf buffer's native consumer of `variant` (libbpf's perf_buffer__consume over the rings `perf`
- * owns), made on first use. It reads the same rings as the JavaScript PerfReaders, taking turns
- * through each ring's data_tail. eventSize: the events' own length (raw sizes are padded).
+ * The perf buffer's native consumer (libbpf's perf_buffer__consume over the
+ * rings `perf` owns), made on first use. It reads the same rings as the
+ * JavaScript PerfReaders, taking turns through each ring's data_tail.
+ * eventSize: the events' own length (raw sizes are padded).
  */
-export function nativePerfConsumerFor(perf: PerfBuffer, eventSize: number, variant: NativeVariant): NativePerfConsumer {
-  return keptFor(perf, eventSize, variant, () => new (addon().NativePerfConsumer)(perf, eventSize, variant === 'copy'));
+export function nativePerfConsumerFor(perf: PerfBuffer, eventSize: number, variant: 'in-place' | 'copy', touch: Touch): NativePerfConsumer {
+  return keptFor(perf, eventSize, `perf/${variant}/${touch}`, () => new (addon().NativePerfConsumer)(perf, eventSize, variant === 'copy', touch));
 }
 
 /** Frees every kept native consumer (their mappings, and with them their hold on the ring's map). */
 export function releaseNativeConsumers(): void {
   if (!kept) return;
-  for (const consumer of Object.values(kept.consumers)) consumer.close();
+  for (const consumer of kept.consumers.values()) consumer.close();
   kept = undefined;
 }
 
 /**
- * Drains with a native consumer until `idle` says stop; the same contract as drainCopy/drainView.
- * A perf buffer consumer's outcome carries `lost` (samples the kernel reported lost).
+ * Drains with a native consumer until `idle` says stop; the same contract as
+ * drainCopy/drainView. A perf buffer consumer's outcome carries `lost`
+ * (samples the kernel reported lost).
  */
 export function drainNative(consumer: AnyNativeConsumer, startSeq: ArrayLike<number>, idle: IdleHandler): DrainOutcome {
   consumer.begin(startSeq);
@@ -78,4 +98,40 @@ export function drainNative(consumer: AnyNativeConsumer, startSeq: ArrayLike<num
     if (!idle(status)) break;
   }
   return consumer.result();
+}
+
+/**
+ * The pipeline's native drain: a consumer made with recordLatency, which
+ * records latency in C++ as LatencySink does in JavaScript. `sink.events`
+ * follows the native count between drains (the idle handler's stop rule reads
+ * it); at the end the sink takes over the native record, so the pipeline
+ * reports and checks it as it does a JavaScript consumer's.
+ */
+export function drainNativeWithLatency(consumer: NativeConsumer, sink: LatencySink, startSeq: ArrayLike<number>, idle: IdleHandler): DrainOutcome {
+  consumer.begin(startSeq);
+  for (;;) {
+    const status = consumer.consume();
+    sink.events = consumer.eventCount();
+    if (!idle(status)) break;
+  }
+  const outcome = consumer.result();
+  sink.takeNative(consumer.latency(), outcome);
+  return outcome;
+}
+
+/**
+ * callback mode: libbpf's ring_buffer__consume calls `onSample` once per event
+ * with a fresh Buffer holding a copy of the sample; it hands the sample to the
+ * sink, as the JavaScript modes do, through a 32-bit view of the Buffer (what
+ * any reader of 32-bit fields needs; the Buffer is 8-byte aligned, its own
+ * allocation).
+ */
+export function drainCallback(consumer: NativeConsumer, sink: EventSink, idle: IdleHandler): void {
+  const onSample = (sample: Uint8Array): void => {
+    sink.accept(new Int32Array(sample.buffer, sample.byteOffset, sample.byteLength >>> 2), sample, 0, sample.byteLength);
+  };
+  for (;;) {
+    const status = consumer.consume(onSample);
+    if (!idle(status)) return;
+  }
 }

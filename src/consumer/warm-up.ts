@@ -6,6 +6,7 @@
  * the kernel's layout) with the very mode, reader and sink class the run uses.
  */
 import { RECORD_HEADER_SIZE, recordSize, simulatedRing } from '../lib/ring-layout.js';
+import type { Touch } from '../shared/event.js';
 import type { PipelineMode } from './consumer-task.js';
 import { LatencySink } from './latency-sink.js';
 import { CONSUMER_MODES } from './modes.js';
@@ -14,7 +15,9 @@ import { RingReader } from '../lib/ring-reader.js';
 const WARM_UP_BYTES = 2 * 1024 * 1024;
 const WARM_UP_ROUNDS = 8;
 
-export function warmUp(mode: PipelineMode, eventSize: number, batch: number): void {
+export function warmUp(mode: PipelineMode, eventSize: number, batch: number, touch: Touch): void {
+  // The native consumer's per-event path is compiled C++: nothing to warm.
+  if (mode === 'native') return;
   const ring = simulatedRing(WARM_UP_BYTES);
   const words = new Int32Array(ring.producer);
   const positions = new BigInt64Array(ring.producer, 0, 1);
@@ -38,9 +41,10 @@ export function warmUp(mode: PipelineMode, eventSize: number, batch: number): vo
       ring,
       ringFd: -1,
       eventSize,
+      touch,
       startSeq: new Float64Array(64),
       idle: () => false,
-      sink: new LatencySink(new Float64Array(64), eventSize),
+      sink: new LatencySink(new Float64Array(64), eventSize, touch),
     });
   }
 }

@@ -150,13 +150,43 @@ export interface NativePerfDrainResult extends NativeDrainResult {
   otherRecords: number;
 }
 
+/** What the native consumer's pipeline variant recorded (native/src/latency_sink.h, the twin of LatencySink). */
+export interface NativeLatency {
+  /** Per-bucket counts, indexed as LatencyBuckets indexes them. */
+  counts: Float64Array;
+  total: number;
+  min: number;
+  max: number;
+  /** Sums (mod 2^32, as int32) of every event's sequence low half and of its producer << 16 | high half. */
+  seqLowSum: number;
+  seqHighSum: number;
+  wrongLength: number;
+  /** CLOCK_MONOTONIC ns at the last batch that held events. */
+  lastEventNs: number;
+}
+
+/**
+ * How a native consumer reads each sample: in place where libbpf hands it
+ * over, memcpy()ed into a reused buffer first, or handed to a JavaScript
+ * function as a copied Buffer through N-API (the usual Node binding).
+ */
+export type NativeVariant = 'in-place' | 'copy' | 'callback';
+
 /** The native reference consumer (native/src/native_consumer.cc): libbpf's ring_buffer__consume. */
 export interface NativeConsumer {
   /** Resets checksum and counters; startSeq: each producer's next sequence number. */
   begin(startSeq: ArrayLike<number>): void;
-  /** Drains until the ring is empty (returns EMPTY) or the next record is busy (BUSY). */
-  consume(): number;
+  /**
+   * Drains until the ring is empty (returns EMPTY) or the next record is busy
+   * (BUSY). The callback variant calls onSample once per event with a fresh
+   * copy of the sample; an exception it throws ends the drain and is rethrown.
+   */
+  consume(onSample?: (sample: Uint8Array) => void): number;
+  /** Events seen since begin(). */
+  eventCount(): number;
   result(): NativeDrainResult;
+  /** Only for a consumer made with recordLatency. */
+  latency(): NativeLatency;
   /** Frees libbpf's ring_buffer and its mappings now. */
   close(): void;
 }
@@ -213,10 +243,11 @@ export interface NativePerfConsumer {
 }
 
 export interface Addon {
-  NativeConsumer: new (ringFd: number, maxSampleLength: number, copy: boolean) => NativeConsumer;
+  /** touch: src/shared/event.ts Touch; recordLatency: the pipeline's latency recording, maxSampleLength then being the event size. */
+  NativeConsumer: new (ringFd: number, maxSampleLength: number, variant: NativeVariant, touch: 'field' | 'all', recordLatency?: boolean) => NativeConsumer;
   PerfBuffer: new (perfMapFd: number, options: PerfBufferOptions) => PerfBuffer;
-  /** sampleLength: the events' own length (a sample's raw size is padded); copy: memcpy each sample first. */
-  NativePerfConsumer: new (perf: PerfBuffer, sampleLength: number, copy: boolean) => NativePerfConsumer;
+  /** sampleLength: the events' own length (a sample's raw size is padded); copy: memcpy each sample first; touch as NativeConsumer's. */
+  NativePerfConsumer: new (perf: PerfBuffer, sampleLength: number, copy: boolean, touch: 'field' | 'all') => NativePerfConsumer;
   /**
    * Syscall trigger: makes the calling thread producer `producer` (its tid in producer_threads) and
    * writes its payload template from `packet` (buildPacket()). Returns the tid.
@@ -233,6 +264,8 @@ export interface Addon {
   /** Zeroes the per-producer counters; call only while no producer runs. */
   resetState(stateFd: number): void;
   maxProducers: number;
+  /** The native latency recorder's bucket index of each value (native/src/latency_sink.h), for the test that checks it against LatencyBuckets. */
+  latencyCountsIndex(values: Float64Array): Float64Array;
   /** Constants compiled in from the C headers (native/src/addon.cc Contract), checked against TypeScript's at load. */
   contract: Record<string, number>;
   /** mmap()s a ring map; populate pre-faults every page (MAP_POPULATE). */

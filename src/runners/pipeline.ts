@@ -3,8 +3,10 @@
  * triggers the BPF program while one consumer worker drains the ring, both
  * released together through the control block (src/shared/control.ts). Every
  * mode runs on the same loaded program and ring, with the same producers and
- * rate; the program's counters are reset between modes, so with -n and no
- * drops every mode consumes identical events.
+ * rate; the program's counters are reset between runs, so with -n and no
+ * drops every run consumes identical events. Rounds run every mode once,
+ * rotating which goes first, --warmup unmeasured rounds before --runs
+ * measured ones, as the prefill pattern does; the report gives medians.
  *
  * Nothing waits without a bound: workers get STARTUP_TIMEOUT_MS to report
  * ready; producers end with -n or --duration or when the run is stopped; the
@@ -22,7 +24,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { ConsumerReport, ConsumerTask, PipelineMode } from '../consumer/consumer-task.js';
+import { PIPELINE_MODES, type ConsumerReport, type ConsumerTask, type PipelineMode } from '../consumer/consumer-task.js';
 import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
@@ -30,6 +32,7 @@ import { ControlBlock } from '../shared/control.js';
 import { Session } from '../shared/session.js';
 import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
+import { interleave } from '../shared/stats.js';
 import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
 import { Waker } from '../lib/waker.js';
 import type { ModeName } from '../shared/types.js';
@@ -42,18 +45,16 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
-/** The modes the pipeline can run; the CLI and sweep refuse others up front. */
-export const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
-
 /**
- * Runs every mode of config.modes through the pipeline, one after the other.
- * A stop ends the producers at their next chunk; the consumer still drains
- * what they made, so the partial run is verified like any other, and no
- * further mode starts.
+ * Runs every round (every mode of config.modes, interleaved) through the
+ * pipeline, one run after the other, warm-ups included, and calls onRun after
+ * each. A stop ends the producers at their next chunk; the consumer still
+ * drains what they made, so the partial run is verified like any other, and
+ * no further run starts.
  */
 export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
-  const unsupported = config.modes.find((m) => !PIPELINE_MODES.includes(m));
-  if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline measures copy and view only`);
+  const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
+  if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline runs ${PIPELINE_MODES.join(', ')} only`);
   const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[config.wakeup] });
   const pool = new Piscina<ProducerTask, ProducerReport>({
     filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
@@ -69,18 +70,22 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   poolFailure.catch(() => {});
   try {
     const runs: PipelineRun[] = [];
-    for (const mode of config.modes) {
-      if (stop.requested()) break;
-      const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop);
-      if (!run) break; // stopped before it started
-      runs.push(run);
-      onRun(run);
+    const rounds = interleave(config.modes, config.warmup + config.runs);
+    for (const [round, order] of rounds.entries()) {
+      for (const mode of order) {
+        if (stop.requested()) return runs;
+        const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop);
+        if (!run) return runs; // stopped before it started
+        const counted = { round, warmup: round < config.warmup, ...run };
+        runs.push(counted);
+        onRun(counted);
+      }
     }
-    // With -n, no drops and no stop, every mode consumed identical events.
-    if (config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0)) {
+    // With -n, no drops and no stop, every run consumed identical events.
+    if (sameEvents(config, runs, stop)) {
       const disagreement = checksumDisagreement(
         runs.map((r) => r.result.checksum),
-        'modes over identical events',
+        'runs over identical events',
       );
       if (disagreement) runs[runs.length - 1].failures.push(disagreement);
     }
@@ -93,6 +98,11 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   }
 }
 
+/** Whether every run drained identical events (so their checksums must agree): -n, no drops, no stop. */
+function sameEvents(config: Pick<PipelineConfig, 'events'>, runs: readonly PipelineRun[], stop: StopSignal): boolean {
+  return config.events !== undefined && !stop.requested() && runs.every((r) => r.result.drops === 0 && r.failures.length === 0);
+}
+
 /** One mode's run; undefined if a stop came before the workers were released (nothing ran). */
 async function runMode(
   session: Session,
@@ -101,7 +111,7 @@ async function runMode(
   config: PipelineConfig,
   mode: PipelineMode,
   stop: StopSignal,
-): Promise<PipelineRun | undefined> {
+): Promise<Omit<PipelineRun, 'round' | 'warmup'> | undefined> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
   const before = session.readState();
@@ -124,6 +134,7 @@ async function runMode(
     stateFd: session.object.stateFd,
     eventSize: config.eventSize,
     batch: config.batch,
+    touch: config.touch,
     poll: config.poll,
     readTimeoutMs: config.readTimeoutMs,
     producers: config.producers,
@@ -214,7 +225,7 @@ function assemble(
   before: ReturnType<Session['readState']>,
   producers: ProducerReport[],
   report: ConsumerReport,
-): PipelineRun {
+): Omit<PipelineRun, 'round' | 'warmup'> {
   const after = session.readState();
   const delta = counterDelta(before, after);
   const { outcome } = report;
@@ -234,6 +245,8 @@ function assemble(
       mode,
       producers: config.producers,
       event_size: config.eventSize,
+      touch: config.touch,
+      batch: config.batch,
       events: outcome.events,
       drops: sum(delta.drops),
       seconds,

@@ -75,6 +75,7 @@ function prefillOnce(
     ring: session.ring,
     ringFd: session.object.ringFd,
     eventSize: config.eventSize,
+    touch: config.touch,
     startSeq: before.nextSeq,
     idle: doneWhenEmpty,
   };
@@ -87,7 +88,7 @@ function prefillOnce(
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
   });
   if (!drained || !outcome) {
-    const nothing = { mode, producers: 1, event_size: config.eventSize, events: 0, drops: 0, seconds: 0, mevents_per_s: 0, checksum: '', latency_ns: null };
+    const nothing = { mode, producers: 1, event_size: config.eventSize, touch: config.touch, batch: config.batch, events: 0, drops: 0, seconds: 0, mevents_per_s: 0, checksum: '', latency_ns: null };
     return { round, warmup: round < config.warmup, failures: [], drainCut: true, result: nothing };
   }
 
@@ -103,6 +104,8 @@ function prefillOnce(
       mode,
       producers: 1,
       event_size: config.eventSize,
+      touch: config.touch,
+      batch: config.batch,
       events: outcome.events,
       drops,
       seconds,

@@ -2,7 +2,9 @@
  * Stress mode (--stress --duration D --producers N): for D, run short steps
  * one after another, each on a freshly loaded program and ring, cycling
  *   event sizes   16 B .. 3072 B, odd sizes included (partial checksum words)
- *   modes         copy and view in the pipeline; all four (native too) in prefill steps
+ *   modes         copy, view and native in the pipeline; all five (native, native-copy
+ *                 and callback too) in prefill steps
+ *   touch         field and all (the per-event work)
  *   wake-ups      adaptive, none, force; waiting by epoll, sometimes spin
  *   rings         16 KiB (overflow guaranteed) .. 64 MiB
  *   batches       1, 8, 64 records per published position
@@ -26,15 +28,16 @@ import type { ModeName } from '../shared/types.js';
 import { formatClock, human } from '../shared/units.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
+import { PIPELINE_MODES } from '../consumer/consumer-task.js';
+import { TOUCH_CHOICES, type Touch } from '../shared/event.js';
 
 export const STRESS_SIZES = [16, 17, 64, 100, 128, 255, 256, 1000, 2048, 3072] as const;
 const RINGS = [16 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2] as const;
 export const STRESS_MAX_RING = Math.max(...RINGS);
 const BATCHES = [1, 8, 64] as const;
 const WAKEUPS: readonly WakeupMode[] = ['adaptive', 'none', 'force'];
-const PIPELINE_MODES: readonly ModeName[] = ['copy', 'view'];
-const PREFILL_MODES: ModeName[] = ['copy', 'view', 'native', 'native-copy'];
-/** Every PREFILL_EVERY-th step is a prefill (all four modes, identical events, checksums compared). */
+const PREFILL_MODES: ModeName[] = ['copy', 'view', 'native', 'native-copy', 'callback'];
+/** Every PREFILL_EVERY-th step is a prefill (all five modes, identical events, checksums compared). */
 const PREFILL_EVERY = 7;
 
 export interface StressStep {
@@ -43,6 +46,7 @@ export interface StressStep {
   eventSize: number;
   ringSize: number;
   batch: number;
+  touch: Touch;
   modes: ModeName[];
   wakeup: WakeupMode;
   poll: PollStrategy;
@@ -51,9 +55,11 @@ export interface StressStep {
 }
 
 /**
- * Step i of the cycle. Sizes advance every step; the mode flips and the ring
- * shifts once per pass over the sizes (their list lengths share factors with
- * it, so plain i % n would pair each size with one mode and half the rings).
+ * Step i of the cycle. Sizes advance every step; the mode and the ring shift
+ * once per pass over the sizes (their list lengths share factors with it, so
+ * plain i % n would pair each size with one mode and half the rings); the
+ * touch level flips every step and skips a beat every fourth, so every size
+ * and mode meets both.
  */
 export function stressStep(index: number): StressStep {
   return {
@@ -62,7 +68,8 @@ export function stressStep(index: number): StressStep {
     eventSize: STRESS_SIZES[index % STRESS_SIZES.length],
     ringSize: RINGS[(index + Math.floor(index / STRESS_SIZES.length)) % RINGS.length],
     batch: BATCHES[index % BATCHES.length],
-    modes: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % 2]],
+    touch: TOUCH_CHOICES[(index + Math.floor(index / 4)) % TOUCH_CHOICES.length],
+    modes: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % PIPELINE_MODES.length]],
     wakeup: WAKEUPS[Math.floor(index / 2) % WAKEUPS.length],
     poll: index % 5 === 4 ? 'spin' : 'epoll',
     // Every third step paced well below what a consumer drains, so it really waits in epoll.
@@ -71,7 +78,7 @@ export function stressStep(index: number): StressStep {
 }
 
 export function describeStep(s: StressStep): string {
-  const base = `#${s.index} ${s.pattern} ${s.modes.join('+')} ${s.eventSize} B ring ${human(s.ringSize)} batch ${s.batch}`;
+  const base = `#${s.index} ${s.pattern} ${s.modes.join('+')} ${s.eventSize} B ring ${human(s.ringSize)} batch ${s.batch} touch ${s.touch}`;
   if (s.pattern === 'prefill') return base;
   return `${base} ${s.poll}/${s.wakeup} ${s.rate === undefined ? 'flat out' : `${s.rate / 1000}k/s`}`;
 }
@@ -101,7 +108,7 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
     if (step.pattern === 'prefill') {
       const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize));
       // A drain a stop cut short measured nothing and is left out of the accounting.
-      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, runs: 1, warmup: 0 }, stop).filter((r) => !r.drainCut);
+      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, touch: step.touch, runs: 1, warmup: 0 }, stop).filter((r) => !r.drainCut);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -122,6 +129,9 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
         eventSize: step.eventSize,
         ringSize: step.ringSize,
         batch: step.batch,
+        touch: step.touch,
+        runs: 1,
+        warmup: 0,
         events: undefined,
         durationMs: stepMs,
         rate: step.rate,

@@ -3,6 +3,7 @@
  * (src/runners) take these configs and a StopSignal; the CLI (src/cli) builds
  * them from flags, sweep and stress build them from their own plans.
  */
+import type { Touch } from './event.js';
 import type { ModeName } from './types.js';
 
 export const POLL_CHOICES = ['spin', 'epoll'] as const;
@@ -21,8 +22,10 @@ export interface RingConfig {
   eventSize: number;
   /** Ring size in bytes: a power of two, a multiple of the page size. */
   ringSize: number;
-  /** Publish the consumer position every `batch` records. */
+  /** Publish the consumer position every `batch` records; the JavaScript modes read runs of `batch` records when it is above 1. */
   batch: number;
+  /** How much of each sample every consumer reads (src/shared/event.ts Touch). */
+  touch: Touch;
 }
 
 /** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */
@@ -38,12 +41,18 @@ export interface PrefillConfig extends RingConfig {
 /** The concurrent pipeline: producer threads and one consumer thread at the same time. */
 export interface PipelineConfig extends RingConfig {
   modes: ModeName[];
+  /** Measured rounds; each round runs every mode once, interleaved, as the prefill does. */
+  runs: number;
+  /** Unmeasured rounds first. */
+  warmup: number;
   producers: number;
   /** Events per BPF_PROG_TEST_RUN. */
   chunk: number;
   /** Total events over all producers; undefined: until durationMs ends. */
   events: number | undefined;
   durationMs: number | undefined;
+  /** durationMs is the default (neither -n nor --duration was given), which the report says. */
+  durationIsDefault?: boolean;
   /** Total events per second over all producers, paced open-loop; undefined: flat out. */
   rate: number | undefined;
   poll: PollStrategy;

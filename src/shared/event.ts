@@ -49,25 +49,58 @@ export function buildPacket(producerId: number, eventSize: number): Uint8Array {
 }
 
 /**
+ * How much of each sample a consumer reads (--touch). Every mode does exactly
+ * the same work for a given level, so a ratio between modes compares reading
+ * the ring, not different amounts of per-event work:
+ *   field  the 8-byte producer/sequence field (sample words 2..3): it goes
+ *          into the checksum and the per-producer sequence check, and nothing
+ *          else of the sample is read. The original Go benchmark's work
+ *          (`checksum += event.Skb`, one field per event): the default.
+ *   all    every 32-bit word after the timestamp (the payload-integrity
+ *          workload: what this tool measured before --touch existed).
+ */
+export const TOUCH_CHOICES = ['field', 'all'] as const;
+export type Touch = (typeof TOUCH_CHOICES)[number];
+
+/** What each level does per event, for the reports' header lines. */
+export const TOUCH_DESCRIPTIONS: Record<Touch, string> = {
+  field: 'per event, the 8-byte producer/sequence field is read, added to the checksum and sequence-checked; nothing else of the sample is read',
+  all: 'per event, every 32-bit word after the timestamp is read into the checksum, and the sequence checked',
+};
+
+/** Checksum.add's endWord for `all`: no sample has this many words. */
+export const ALL_WORDS = 2 ** 30;
+/** The sample word after the last one a touch level reads (Checksum.add's endWord). */
+export const TOUCH_END_WORD: Record<Touch, number> = { field: 4, all: ALL_WORDS };
+
+/**
  * Order-independent checksum of a stream of events. Per event, over the
- * sample's little-endian 32-bit words w[i] from i = 2 on (words 0 and 1 are the
- * timestamp, which differs between runs and is left out; a trailing partial
- * word is zero-padded):
+ * sample's little-endian 32-bit words w[i] from i = 2 up to (not including)
+ * endWord (words 0 and 1 are the timestamp, which differs between runs and is
+ * left out; a trailing partial word is zero-padded and has the next index):
  *     a = len + sum(w[i])        b = sum(i * w[i])        (mod 2^32)
+ * endWord is the touch level's (TOUCH_END_WORD): 4 for `field` (words 2 and 3,
+ * the producer/sequence field), every word for `all`. One definition for both,
+ * and linear in the words either way, which the pipeline's independent check
+ * relies on (src/consumer/expected-checksum.ts).
  * b makes the sum position-sensitive (moved or swapped words change it) yet
  * keeps no dependency chain between words, so the loop runs two independent
  * lanes. The stream's checksum sums every event's a and b (mod 2^32), so it
  * does not depend on how producers interleave. Printed as 16 hex digits, b
- * then a. The native consumer (native/src/native_consumer.cc) computes the same.
+ * then a. The native consumers (native/src/event_sink.h) compute the same.
  */
 export class Checksum {
   a = 0;
   b = 0;
 
-  /** Adds one sample at byteOffset (a multiple of 4) of `words` / `bytes` (views of one buffer). */
-  add(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number): void {
+  /**
+   * Adds one sample at byteOffset (a multiple of 4) of `words` / `bytes` (views
+   * of one buffer), reading words 2 .. endWord - 1.
+   */
+  add(words: Int32Array, bytes: Uint8Array, byteOffset: number, length: number, endWord = ALL_WORDS): void {
     const base = (byteOffset / 4) | 0;
-    const whole = length >> 2;
+    const wholeWords = length >> 2;
+    const whole = wholeWords < endWord ? wholeWords : endWord;
     let a0 = length | 0;
     let a1 = 0;
     let b0 = 0;
@@ -87,9 +120,9 @@ export class Checksum {
       b0 = (b0 + Math.imul(w, i)) | 0;
       i++;
     }
-    if (length & 3) {
+    if (length & 3 && wholeWords < endWord) {
       let w = 0;
-      for (let k = 0, at = byteOffset + (whole << 2); k < (length & 3); k++) w |= bytes[at + k] << (8 * k);
+      for (let k = 0, at = byteOffset + (wholeWords << 2); k < (length & 3); k++) w |= bytes[at + k] << (8 * k);
       a0 = (a0 + w) | 0;
       b0 = (b0 + Math.imul(w, i)) | 0;
     }
@@ -97,9 +130,32 @@ export class Checksum {
     this.b = (this.b + b0 + b1) | 0;
   }
 
+  /**
+   * add(..., TOUCH_END_WORD.field) for a sample of at least EVENT_HEADER_SIZE
+   * bytes, given its words 2 and 3 (the producer/sequence field), which the
+   * caller has already read for the sequence check.
+   */
+  addField(length: number, word2: number, word3: number): void {
+    this.a = fieldA(this.a, length, word2, word3);
+    this.b = fieldB(this.b, word2, word3);
+  }
+
   hex(): string {
     return checksumHex(this.a, this.b);
   }
+}
+
+/**
+ * Checksum.addField's two sums as pure functions, for loops that keep a and b
+ * in locals over a run of events (EventSink.acceptRun). Every partial sum is
+ * truncated, so TurboFan never speculates on (and deoptimises at) an int32
+ * overflow.
+ */
+export function fieldA(a: number, length: number, word2: number, word3: number): number {
+  return (((a + length) | 0) + ((word2 + word3) | 0)) | 0;
+}
+export function fieldB(b: number, word2: number, word3: number): number {
+  return (((b + Math.imul(word2, 2)) | 0) + Math.imul(word3, 3)) | 0;
 }
 
 export function checksumHex(a: number, b: number): string {

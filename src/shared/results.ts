@@ -5,6 +5,7 @@
  * checksum. Keys of the result objects are the --json contract (snake_case).
  */
 import { median, ratios } from './stats.js';
+import type { Touch } from './event.js';
 import type { LatencySummary, ModeName } from './types.js';
 
 /** One measured drain. */
@@ -12,6 +13,10 @@ export interface ModeResult {
   mode: ModeName;
   producers: number;
   event_size: number;
+  /** The per-event work (src/shared/event.ts Touch). */
+  touch: Touch;
+  /** --batch: records per published position, and per run for the JavaScript modes. */
+  batch: number;
   events: number;
   drops: number;
   seconds: number;
@@ -20,11 +25,11 @@ export interface ModeResult {
   latency_ns: LatencySummary | null;
 }
 
-/** One prefill run (a fill, then one mode's timed drain). */
-export interface PrefillRun {
+/** One measured run of one mode in one round; warm-up rounds come first and are not summarized. */
+export interface RoundRun<R extends ModeResult = ModeResult> {
   round: number;
   warmup: boolean;
-  result: ModeResult;
+  result: R;
   failures: string[];
   /**
    * A stop's wind-down budget ran out during the drain, which was terminated:
@@ -33,6 +38,9 @@ export interface PrefillRun {
    */
   drainCut?: boolean;
 }
+
+/** One prefill run (a fill, then one mode's timed drain). */
+export type PrefillRun = RoundRun;
 
 /** One pipeline run: ModeResult plus what producers and consumer ran into. */
 export interface PipelineModeResult extends ModeResult {
@@ -58,35 +66,55 @@ export interface PipelineModeResult extends ModeResult {
   unread: number;
 }
 
-export interface PipelineRun {
-  result: PipelineModeResult;
-  failures: string[];
+export interface PipelineRun extends RoundRun<PipelineModeResult> {
   /** The latency distribution in .hgrm text (ns); empty when nothing was consumed or PipelineConfig.histogram was not set. */
   hgrm: string;
 }
 
-/** A mode over repeated rounds: its representative run plus every run's rate. */
-export interface ModeSummary extends ModeResult {
+/**
+ * A mode over repeated rounds: its representative run (the one whose rate is
+ * closest to the median) with the median time and rate, plus every run's
+ * rate; with latency (the pipeline), every run's p99 and their median too.
+ */
+export type ModeSummary<R extends ModeResult = ModeResult> = R & {
   runs_mevents_per_s: number[];
   median_mevents_per_s: number;
-}
+  runs_p99_ns?: number[];
+  median_p99_ns?: number;
+};
 
-export interface Summary {
-  results: ModeSummary[];
+export interface Summary<R extends ModeResult = ModeResult> {
+  results: ModeSummary<R>[];
   ratios: Record<string, number>;
   failures: string[];
+  /** Each mode's representative run, as the runner returned it (results[i] is built from representatives[i]). */
+  representatives: R[];
 }
 
 /**
  * The ratios reported, each the median of per-round ratios, like for like:
  * `view/native` compares the two in-place readers, `copy/native` the two
- * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record).
+ * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record);
+ * `view/callback` and `copy/callback` what this reader gains over the usual
+ * Node binding (a JavaScript callback per event through N-API).
  */
 export const RATIOS: Record<string, [ModeName, ModeName]> = {
   'view/copy': ['view', 'copy'],
   'view/native': ['view', 'native'],
   'copy/native': ['copy', 'native-copy'],
   'native-copy/native': ['native-copy', 'native'],
+  'view/callback': ['view', 'callback'],
+  'copy/callback': ['copy', 'callback'],
+};
+
+/**
+ * Latency ratios in the pipeline, each the median of per-round ratios of p99
+ * latency (lower is better): a JavaScript consumer's p99 ÷ the native one's,
+ * under the same paced load.
+ */
+export const P99_RATIOS: Record<string, [ModeName, ModeName]> = {
+  'view/native p99': ['view', 'native'],
+  'copy/native p99': ['copy', 'native'],
 };
 
 /**
@@ -98,30 +126,50 @@ export function checksumDisagreement(checksums: Iterable<string>, between: strin
   return distinct.length > 1 ? `checksums disagree between ${between}: ${distinct.join(', ')}` : undefined;
 }
 
-/** Medians over the measured (non-warm-up) runs of each mode, and the per-round ratios. */
-export function summarize(modes: ModeName[], runs: PrefillRun[]): Summary {
+/**
+ * Medians over the measured (non-warm-up) runs of each mode, and the per-round
+ * ratios. `sameEvents`: every run drained identical events (the prefill; the
+ * pipeline with -n and no drops), so their checksums must agree.
+ */
+export function summarize<R extends ModeResult>(modes: ModeName[], runs: RoundRun<R>[], sameEvents = true): Summary<R> {
   const measured = runs.filter((r) => !r.warmup);
   const failures = runs.flatMap((r) => r.failures.map((f) => `${r.result.mode}, round ${r.round}: ${f}`));
   const rates: Partial<Record<ModeName, number[]>> = {};
-  const results = modes.map((mode): ModeSummary => {
+  const p99s: Partial<Record<ModeName, number[]>> = {};
+  const representatives: R[] = [];
+  const results = modes.map((mode): ModeSummary<R> => {
     const mine = measured.filter((r) => r.result.mode === mode).map((r) => r.result);
     const perRun = mine.map((r) => r.mevents_per_s);
     rates[mode] = perRun;
     const mid = median(perRun);
     // The representative run: the one whose rate is closest to the median.
     const rep = mine.reduce((best, r) => (Math.abs(r.mevents_per_s - mid) < Math.abs(best.mevents_per_s - mid) ? r : best));
-    return { ...rep, seconds: median(mine.map((r) => r.seconds)), mevents_per_s: mid, runs_mevents_per_s: perRun, median_mevents_per_s: mid };
+    representatives.push(rep);
+    const summary: ModeSummary<R> = { ...rep, seconds: median(mine.map((r) => r.seconds)), mevents_per_s: mid, runs_mevents_per_s: perRun, median_mevents_per_s: mid };
+    if (mine.some((r) => r.latency_ns)) {
+      const perRunP99 = mine.map((r) => r.latency_ns?.p99 ?? NaN);
+      p99s[mode] = perRunP99;
+      summary.runs_p99_ns = perRunP99;
+      summary.median_p99_ns = median(perRunP99.filter((v) => !Number.isNaN(v)));
+    }
+    return summary;
   });
-  const disagreement = checksumDisagreement(
-    runs.map((r) => r.result.checksum),
-    'runs',
-  );
-  if (disagreement) failures.push(disagreement);
-  const out: Record<string, number> = {};
-  for (const [key, [a, b]] of Object.entries(RATIOS)) {
-    const top = rates[a];
-    const bottom = rates[b];
-    if (top && bottom) out[key] = median(ratios(top, bottom));
+  if (sameEvents) {
+    const disagreement = checksumDisagreement(
+      runs.map((r) => r.result.checksum),
+      'runs',
+    );
+    if (disagreement) failures.push(disagreement);
   }
-  return { results, ratios: out, failures };
+  const out: Record<string, number> = {};
+  for (const [table, values] of [
+    [RATIOS, rates],
+    [P99_RATIOS, p99s],
+  ] as const)
+    for (const [key, [a, b]] of Object.entries(table)) {
+      const top = values[a];
+      const bottom = values[b];
+      if (top && bottom) out[key] = median(ratios(top, bottom));
+    }
+  return { results, ratios: out, failures, representatives };
 }

@@ -1,13 +1,18 @@
 /** Names and shapes shared by the consumers, the runners and the reports (results: results.ts). */
 
-/** How a consumer reads records: copied into a buffer, in place, or by the native C++ reference. */
-export type ModeName = 'copy' | 'view' | 'native' | 'native-copy';
+/**
+ * How a consumer reads records: copied into a buffer, in place, by the native
+ * C++ reference (in place or with a memcpy), or through the usual Node
+ * binding (a JavaScript callback per event).
+ */
+export type ModeName = 'copy' | 'view' | 'native' | 'native-copy' | 'callback';
 
 export const MODE_LABELS: Record<ModeName, string> = {
   copy: 'read-into (copy)',
   view: 'read-view (zero-copy)',
   native: 'native libbpf (in place)',
   'native-copy': 'native libbpf (memcpy)',
+  callback: 'N-API callback per event',
 };
 
 export interface LatencySummary {

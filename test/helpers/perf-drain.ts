@@ -6,7 +6,7 @@
  */
 import { EventSink } from '../../src/consumer/event-sink.js';
 import { EMPTY, perfCopyBuffer, type PerfBufferReader } from '../../src/lib/perf-reader.js';
-import { checksumHex, MAX_PRODUCERS } from '../../src/shared/event.js';
+import { checksumHex, MAX_PRODUCERS, type Touch } from '../../src/shared/event.js';
 import type { DrainOutcome } from '../../src/shared/types.js';
 
 export interface PerfDrainOutcome extends DrainOutcome {
@@ -15,11 +15,12 @@ export interface PerfDrainOutcome extends DrainOutcome {
   perCpu: Map<number, Float64Array>;
 }
 
-export function drainPerf(reader: PerfBufferReader, mode: 'copy' | 'view', eventSize: number, startSeq: ArrayLike<number>): PerfDrainOutcome {
+/** touch: the per-event work (default all: the tests compare with the full reference checksum). */
+export function drainPerf(reader: PerfBufferReader, mode: 'copy' | 'view', eventSize: number, startSeq: ArrayLike<number>, touch: Touch = 'all'): PerfDrainOutcome {
   const sinks = new Map<number, EventSink>();
   const sinkFor = (cpu: number): EventSink => {
     let sink = sinks.get(cpu);
-    if (!sink) sinks.set(cpu, (sink = new EventSink(startSeq)));
+    if (!sink) sinks.set(cpu, (sink = new EventSink(startSeq, touch)));
     return sink;
   };
   if (mode === 'copy') {

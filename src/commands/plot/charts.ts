@@ -15,19 +15,28 @@ export interface ChartOptions {
   height: number;
 }
 
-const MODE_ORDER = ['copy', 'view', 'native', 'native-copy'];
+const MODE_ORDER = ['copy', 'view', 'native', 'native-copy', 'callback'];
+
+/**
+ * A point's series: the mode, plus "xP" when several producer counts are
+ * plotted and "touch T" when several touch levels are (a series per touch).
+ */
+export function seriesOf(points: readonly ThroughputPoint[]): (p: ThroughputPoint) => string {
+  const manyProducers = new Set(points.map((p) => p.producers)).size > 1;
+  const manyTouches = new Set(points.map((p) => p.touch ?? '')).size > 1;
+  return (p) => `${p.mode}${manyProducers ? ` x${p.producers}` : ''}${manyTouches ? ` touch ${p.touch ?? 'all (before --touch)'}` : ''}`;
+}
 
 export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
-  // With several producer counts a series is "mode xP"; otherwise the mode alone.
-  const manyProducers = new Set(points.map((p) => p.producers)).size > 1;
-  const values = points.map((p) => ({ ...p, series: manyProducers ? `${p.mode} x${p.producers}` : p.mode }));
+  const series = seriesOf(points);
+  const values = points.map((p) => ({ ...p, series: series(p) }));
   const x = { field: 'event_size', type: 'quantitative' as const, title: 'event size (bytes)', scale: o.log ? { type: 'log' as const, base: 2 } : { zero: false } };
   const color = { field: 'series', type: 'nominal' as const, title: 'mode', sort: MODE_ORDER };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Mevents/s against event size (median of runs; band: min..max)${o.log ? ', log scales' : ''}`,
     // Legend symbols at full strength, not at the band's opacity.
-    config: { legend: { symbolOpacity: 1, symbolType: 'stroke' } },
+    config: { legend: { symbolOpacity: 1, symbolType: 'stroke', labelLimit: 0 } },
     width: o.width,
     height: o.height,
     data: { values },
@@ -46,6 +55,7 @@ export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptio
 
 export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
   const withRatio = points.filter((p) => p.ratio_to_native !== undefined);
+  const series = seriesOf(points);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'JavaScript ÷ native, like for like (view ÷ native in place, copy ÷ native-copy)',
@@ -53,12 +63,12 @@ export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): 
     height: o.height,
     layer: [
       {
-        data: { values: withRatio.map((p) => ({ ...p, ratio: p.ratio_to_native })) },
+        data: { values: withRatio.map((p) => ({ ...p, ratio: p.ratio_to_native, series: series(p) })) },
         mark: { type: 'line', point: withRatio.length < 200 },
         encoding: {
           x: { field: 'event_size', type: 'quantitative', title: 'event size (bytes)', scale: o.log ? { type: 'log', base: 2 } : { zero: false } },
           y: { field: 'ratio', type: 'quantitative', title: 'ratio to native (median of per-round ratios)' },
-          color: { field: 'mode', type: 'nominal', title: 'mode', sort: MODE_ORDER },
+          color: { field: 'series', type: 'nominal', title: 'mode', sort: MODE_ORDER },
         },
       },
       { data: { values: [{ y: 1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { field: 'y', type: 'quantitative' } } },

@@ -14,6 +14,8 @@ import type { SweepFile } from '../sweep/output.js';
 export interface ThroughputPoint {
   mode: string;
   producers: number;
+  /** The per-event work (bench --touch); undefined in files from before --touch (which read every word). */
+  touch?: string;
   event_size: number;
   median: number;
   min: number;
@@ -41,6 +43,7 @@ export interface PlotData {
 interface ResultLike {
   mode: string;
   producers?: number;
+  touch?: string;
   event_size: number;
   events?: number;
   mevents_per_s: number;
@@ -51,13 +54,14 @@ interface ResultLike {
 
 const TO_NATIVE: Record<string, string> = { view: 'view/native', copy: 'copy/native' };
 
-function throughputOf(r: ResultLike, ratios: Record<string, number> | undefined, source: string, producers?: number): ThroughputPoint {
+function throughputOf(r: ResultLike, ratios: Record<string, number> | undefined, source: string, producers?: number, touch?: string): ThroughputPoint {
   const runs = r.runs_mevents_per_s?.length ? r.runs_mevents_per_s : [r.mevents_per_s];
   const median = r.median_mevents_per_s ?? r.mevents_per_s;
   const key = TO_NATIVE[r.mode];
   return {
     mode: r.mode,
     producers: producers ?? r.producers ?? 1,
+    touch: touch ?? r.touch,
     event_size: r.event_size,
     median,
     min: Math.min(...runs),
@@ -148,7 +152,7 @@ export function addJson(data: PlotData, json: unknown, source: string): void {
       if (!p || !Array.isArray(p.results)) throw bad('a sweep point without results[]');
       for (const r of p.results) {
         if (!isResult(r)) throw bad('a sweep result without mode, event_size and mevents_per_s');
-        data.throughput.push(throughputOf(r, p.ratios, source, p.producers));
+        data.throughput.push(throughputOf(r, p.ratios, source, p.producers, (p as { touch?: string }).touch));
         addLatency(data, r as ResultLike);
       }
     }

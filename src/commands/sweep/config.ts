@@ -1,5 +1,6 @@
-/** What a sweep measures: event sizes × producer counts, each point a full interleaved run of the modes. */
+/** What a sweep measures: event sizes × touch levels × producer counts, each point a full interleaved run of the modes. */
 import { recordSize } from '../../lib/ring-layout.js';
+import type { Touch } from '../../shared/event.js';
 import type { ModeName } from '../../shared/types.js';
 
 export interface SweepConfig {
@@ -12,6 +13,8 @@ export interface SweepConfig {
   bytesPerRun: number;
   ringSize: number;
   batch: number;
+  /** Touch levels (per-event work); each is a point of its own at every size. */
+  touches: Touch[];
   runs: number;
   warmup: number;
   outDir: string;

@@ -12,7 +12,7 @@ import { runPoint, sweepPoints, type SweepPoint } from './run.js';
 function describe(point: SweepPoint): string {
   const rates = point.results.map((r) => `${r.mode} ${r.median_mevents_per_s.toFixed(1)}`).join(', ');
   const status = point.failures.length ? ` FAILED (${point.failures.length})` : '';
-  return `${point.event_size} B x${point.producers}: ${rates} Mevents/s${status}`;
+  return `${point.event_size} B x${point.producers} touch ${point.touch}: ${rates} Mevents/s${status}`;
 }
 
 export async function runSweepCommand(config: SweepConfig, ctx: CommandContext): Promise<number> {
@@ -21,17 +21,17 @@ export async function runSweepCommand(config: SweepConfig, ctx: CommandContext):
   const progress = new SweepProgress(todo.length);
   const points: SweepPoint[] = [];
   let files = { json: '', csv: '' };
-  for (const { producers, eventSize } of todo) {
+  for (const { producers, touch, eventSize } of todo) {
     if (ctx.stop.requested()) break;
-    progress.starting(`${eventSize} B x${producers}`);
-    const point = await runPoint(config, producers, eventSize, ctx.stop);
+    progress.starting(`${eventSize} B x${producers} touch ${touch}`);
+    const point = await runPoint(config, producers, touch, eventSize, ctx.stop);
     if (!point) break; // stopped part-way: the point is incomplete, not recorded
     points.push(point);
     files = writeSweep(config.outDir, sweepFile(config, points, started));
     progress.finished(describe(point));
   }
   progress.end();
-  const failures = points.flatMap((p) => p.failures.map((f) => `at ${p.event_size} B x${p.producers}: ${f}`));
+  const failures = points.flatMap((p) => p.failures.map((f) => `at ${p.event_size} B x${p.producers} touch ${p.touch}: ${f}`));
   reportFailures(ctx, failures);
   const stalls = points.flatMap((p) => (p.stalls ?? []).map((f) => `at ${p.event_size} B x${p.producers}: ${f}`));
   for (const s of stalls) ctx.stderr(`${ctx.name}: STALLED: ${s}\n`);

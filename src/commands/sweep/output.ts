@@ -31,6 +31,7 @@ const TO_NATIVE: Partial<Record<ModeName, string>> = { view: 'view/native', copy
 export const CSV_COLUMNS = [
   'event_size',
   'producers',
+  'touch',
   'pattern',
   'mode',
   'events_per_run',
@@ -55,6 +56,7 @@ export function toCsv(points: readonly SweepPoint[]): string {
         [
           p.event_size,
           p.producers,
+          p.touch,
           p.pattern,
           r.mode,
           p.events_per_run,

@@ -7,16 +7,19 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { PIPELINE_MODES } from '../../runners/pipeline.js';
 import { runPrefill } from '../../runners/prefill.js';
 import { collectGarbage } from '../../shared/gc.js';
 import { summarize, type ModeSummary } from '../../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../../shared/stop.js';
+import { PIPELINE_MODES } from '../../consumer/consumer-task.js';
+import type { Touch } from '../../shared/event.js';
+import type { ModeName } from '../../shared/types.js';
 import { eventsFor, type SweepConfig } from './config.js';
 
 export interface SweepPoint {
   event_size: number;
   producers: number;
+  touch: Touch;
   pattern: 'prefill' | 'pipeline';
   events_per_run: number;
   seconds: number;
@@ -27,31 +30,35 @@ export interface SweepPoint {
   stalls?: string[];
 }
 
-export function sweepPoints(config: SweepConfig): { producers: number; eventSize: number }[] {
-  return config.producers.flatMap((producers) => config.sizes.map((eventSize) => ({ producers, eventSize })));
+export function sweepPoints(config: SweepConfig): { producers: number; touch: Touch; eventSize: number }[] {
+  return config.producers.flatMap((producers) => config.touches.flatMap((touch) => config.sizes.map((eventSize) => ({ producers, touch, eventSize }))));
 }
 
 /** One point, or undefined when a stop came before it was complete (a partial point is not recorded). */
-export async function runPoint(config: SweepConfig, producers: number, eventSize: number, stop: StopSignal = NEVER_STOP): Promise<SweepPoint | undefined> {
+export async function runPoint(config: SweepConfig, producers: number, touch: Touch, eventSize: number, stop: StopSignal = NEVER_STOP): Promise<SweepPoint | undefined> {
   const events = eventsFor(config, eventSize);
   const started = process.hrtime.bigint();
-  const base = { event_size: eventSize, producers, events_per_run: events };
+  const base = { event_size: eventSize, producers, touch, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
-    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, runs: config.runs, warmup: config.warmup }, stop);
+    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, touch, runs: config.runs, warmup: config.warmup }, stop);
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
     if (stop.requested()) return undefined;
     const summary = summarize(config.modes, runs);
     return { ...base, pattern: 'prefill', seconds: elapsed(), results: summary.results, ratios: summary.ratios, failures: summary.failures };
   }
-  const point = await runPipelineChild(config, producers, eventSize, events, stop);
+  const point = await runPipelineChild(config, producers, touch, eventSize, events, stop);
   return stop.requested() ? undefined : { ...base, ...point, seconds: elapsed() };
 }
 
-/** The modes a pipeline point runs, as bench --mode (the CLI has refused sweeps where this is empty). */
-function pipelineModeFlag(config: SweepConfig): string {
-  const modes = config.modes.filter((m) => PIPELINE_MODES.includes(m));
+/** The modes a pipeline point runs (the CLI has refused sweeps where there are none). */
+function pipelineModes(config: SweepConfig): ModeName[] {
+  return config.modes.filter((m) => (PIPELINE_MODES as readonly string[]).includes(m));
+}
+
+/** Those modes as bench --mode. */
+function pipelineModeFlag(modes: ModeName[]): string {
   return modes.length === 1 ? modes[0] : modes.length === 2 && modes.includes('copy') && modes.includes('view') ? 'both' : 'all';
 }
 
@@ -59,13 +66,15 @@ function pipelineModeFlag(config: SweepConfig): string {
 async function runPipelineChild(
   config: SweepConfig,
   producers: number,
+  touch: Touch,
   eventSize: number,
   events: number,
   stop: StopSignal,
 ): Promise<Pick<SweepPoint, 'pattern' | 'results' | 'ratios' | 'failures' | 'stalls'>> {
   const bench = path.join(__dirname, '..', '..', 'bench.js');
+  const wanted = pipelineModes(config);
   const args = [bench, '--producers', String(producers), '--event-size', String(eventSize), '-n', String(events)];
-  args.push('--mode', pipelineModeFlag(config), '--ring-size', String(config.ringSize), '--batch', String(config.batch));
+  args.push('--mode', pipelineModeFlag(wanted), '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--touch', touch);
   args.push('--runs', String(config.runs), '--warmup', String(config.warmup), '--json');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -91,7 +100,7 @@ async function runPipelineChild(
   // 3: verified, but a wait broke --read-timeout: a stall, reported as such.
   if (status !== 0 && status !== 3 && failures.length === 0) failures.push(`bench --producers ${producers} exited ${status}: ${stderr.trim()}`);
   // One run per mode: its rate is the median and the only run.
-  const results = (parsed.results ?? []).map((r) => ({
+  const results = (parsed.results ?? []).filter((r) => wanted.includes(r.mode)).map((r) => ({
     ...r,
     runs_mevents_per_s: r.runs_mevents_per_s ?? [r.mevents_per_s],
     median_mevents_per_s: r.median_mevents_per_s ?? r.mevents_per_s,
