@@ -102,7 +102,8 @@ const CASES: Case[] = [
   { args: ['--producers', '1', '--rate', '1', '--duration', '2s', '--chunk', '1000'], names: '--chunk' },
   { args: ['--producers', '2', '--rate', '2', '--duration', '100ms'], names: '--rate' },
   // the pipeline runs copy and view only
-  { args: ['--producers', '2', '--mode', 'native'], names: '--mode' },
+  { args: ['--producers', '2', '--mode', 'native-copy'], names: '--mode' },
+  { args: ['--producers', '2', '--mode', 'callback'], names: '--mode' },
   // --read-timeout means nothing to the prefill, which never waits
   { args: ['--read-timeout', '2s'], names: '--read-timeout' },
   // a flag given twice: commander kept the last one silently (issue 10, 9)

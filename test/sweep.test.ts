@@ -42,7 +42,7 @@ test('sweep: bad input is one line naming the flag, exit 2, before anything is l
     // 24 B samples are 32-byte records: 64 MiB of them is exactly the ring, one more than it holds.
     [['--sizes', '24', '--bytes-per-run', '64M', '--ring-size', '64M'], '--bytes-per-run'],
     // Points with 2 producers run the pipeline, which has no native mode: every point would fail (issue 10, 6).
-    [['--sizes', '64', '--producers', '2', '--modes', 'native'], '--modes'],
+    [['--sizes', '64', '--producers', '2', '--modes', 'callback'], '--modes'],
     [['--sizes', '64', '--producers', '1,2', '--modes', 'native-copy'], '--modes'],
     // One of the two would be ignored.
     [['--sizes', '64', '-n', '100', '--bytes-per-run', '1M'], '--bytes-per-run'],

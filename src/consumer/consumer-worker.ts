@@ -164,7 +164,9 @@ function consume(task: ConsumerTask): ConsumerReport | null {
       outcome = sinkOutcome(sink);
     }
     sink.flush();
-    reader.commit();
+    // Publish what the JavaScript reader consumed (a cut may leave it uncommitted). Never in native
+    // mode: libbpf published its own position, and this reader's, still at the start, would undo it.
+    if (task.mode !== 'native') reader.commit();
     let unread = 0;
     if (cut) {
       // The producers were stopped before the cut; once their last test runs

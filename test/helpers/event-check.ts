@@ -21,7 +21,8 @@ export class EventCheck {
   ) {
     const start = new Array<number>(MAX_PRODUCERS).fill(0);
     start[producer] = firstSeq;
-    this.sink = new EventSink(start);
+    // 'all': these tests check the whole payload against the reference, not only the producer/sequence field.
+    this.sink = new EventSink(start, 'all');
   }
 
   /** One sample at byte `offset` (a multiple of 8) of `words` / `bytes`. */
