@@ -251,15 +251,18 @@ const { buildPacket } = require(${JSON.stringify(path.resolve(__dirname, '..', '
 const keep = process.argv[1] === 'keep';
 const kept = [];
 const perfMappings = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('[perf_event]')).length;
+// A plain function per session: an async function keeps its locals in its suspended
+// frame across awaits, which would hold the last session's buffers alive.
+function once() {
+  const s = new Session({ eventSize: 128, ringSize: 1 << 20, buffer: 'perfbuf' });
+  s.produce(buildPacket(0, 128), 1000);
+  const r = new PerfBufferReader(s.perfRings, { sampleLength: 128 });
+  while (r.peek() > 0) r.consume();
+  s.close();
+  if (keep) kept.push(s.perfRings);
+}
 (async () => {
-  for (let i = 0; i < 20; i++) {
-    const s = new Session({ eventSize: 128, ringSize: 1 << 20, buffer: 'perfbuf' });
-    s.produce(buildPacket(0, 128), 1000);
-    const r = new PerfBufferReader(s.perfRings, { sampleLength: 128 });
-    while (r.peek() > 0) r.consume();
-    s.close();
-    if (keep) kept.push(s.perfRings);
-  }
+  for (let i = 0; i < 20; i++) once();
   let n = perfMappings();
   for (let t = 0; n > 0 && t < 20; t++) { gc(); await new Promise((res) => setTimeout(res, 100)); n = perfMappings(); }
   console.log(JSON.stringify({ mappings: n, rings: kept.length ? kept[0].length : 0 }));

@@ -43,7 +43,7 @@ test('a producer thread that cannot start (EMFILE under ulimit -n) fails the run
   const runner = path.resolve(__dirname, '..', 'src', 'runners', 'pipeline.js');
   const script = `
     const { runPipeline } = require(${JSON.stringify(runner)});
-    const config = { modes: ['view'], eventSize: 128, ringSize: 1 << 20, batch: 1, readTimeoutMs: 100, producers: 4, chunk: 1000,
+    const config = { modes: ['view'], eventSize: 128, ringSize: 1 << 20, batch: 1, touch: 'field', runs: 1, warmup: 0, readTimeoutMs: 100, producers: 4, chunk: 1000,
       events: 10000, durationMs: undefined, rate: undefined, poll: 'epoll', wakeup: 'adaptive', consumerCpu: undefined, producerCpus: undefined };
     runPipeline(config).then(() => console.log('resolved'), (e) => console.log('rejected: ' + e.message));
   `;

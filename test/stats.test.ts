@@ -94,3 +94,9 @@ test('summary: a ratio appears only when both of its modes ran; disagreeing chec
   assert.equal(bad.failures.length, 1);
   assert.match(bad.failures[0], /checksums disagree/);
 });
+
+test('interleave refuses a plan with no rounds or no modes (a config missing runs must not pass as an empty success)', () => {
+  assert.throws(() => interleave(['copy'], NaN), RangeError);
+  assert.throws(() => interleave(['copy'], 0), RangeError);
+  assert.throws(() => interleave([], 3), RangeError);
+});

@@ -28,6 +28,8 @@ export function ratios(a: readonly number[], b: readonly number[]): number[] {
  * is the position most exposed to drift).
  */
 export function interleave<T>(modes: readonly T[], rounds: number): T[][] {
+  // A config missing its runs or warm-up must fail loudly, not run nothing and report success.
+  if (!Number.isInteger(rounds) || rounds < 1 || modes.length === 0) throw new RangeError(`interleave: ${modes.length} modes over ${rounds} rounds (runs + warm-up must be a whole number of at least 1)`);
   const order: T[][] = [];
   for (let r = 0; r < rounds; r++) order.push(modes.map((_, i) => modes[(i + r) % modes.length]));
   return order;
