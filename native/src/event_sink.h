@@ -68,36 +68,42 @@ enum class Touch { kField, kAll };
 template <Touch kTouch>
 constexpr uint32_t kTouchEndWord = kTouch == Touch::kField ? 4 : UINT32_MAX;
 
+// Checksum.add(): the sample's LE u32 words from word 2 up to (not including)
+// `end`, a trailing partial word zero-padded (and given the next index).
+// Written as the plain loop; the compiler is free to vectorise it, as V8 is
+// free to optimise the JavaScript one.
+inline void AddWords(SinkState* s, const uint8_t* sample, uint32_t length, uint32_t end) {
+  uint32_t a = length;
+  uint32_t b = 0;
+  const uint32_t whole = length >> 2;
+  const uint32_t stop = whole < end ? whole : end;
+  uint32_t i = 2;
+  for (; i < stop; i++) {
+    const uint32_t w = LoadU32(sample + 4 * i);
+    a += w;
+    b += i * w;
+  }
+  if ((length & 3) && whole < end) {
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
+    a += w;
+    b += i * w;
+  }
+  s->a += a;
+  s->b += b;
+}
+
 // EventSink.accept(): the checksum over the sample at the touch level, then
 // the sequence check. The checksum, per event, over the sample's LE u32 words
 // w[i] from i = 2 up to (not including) the level's end word (words 0 and 1
 // are the timestamp; a trailing partial word is zero-padded and has the next
-// index):  a = len + sum(w[i]),  b = sum(i * w[i])  (mod 2^32).
-// Written as the plain loop; the compiler is free to vectorise it, as V8 is
-// free to optimise the JavaScript one. A template, so each consumer's
+// index):  a = len + sum(w[i]),  b = sum(i * w[i])  (mod 2^32). A template, so each consumer's
 // per-record callback is specialised for its level and has no extra branch.
 template <Touch kTouch>
 inline void Accept(SinkState* s, const uint8_t* sample, uint32_t length) {
   s->events++;
   if (length < kEventHeaderSize) {  // the program never writes one; EventSink counts it the same way
-    uint32_t a = length;
-    uint32_t b = 0;
-    const uint32_t whole = length >> 2;
-    const uint32_t end = kTouchEndWord<kTouch>;
-    uint32_t i = 2;
-    for (; i < whole && i < end; i++) {
-      const uint32_t w = LoadU32(sample + 4 * i);
-      a += w;
-      b += i * w;
-    }
-    if ((length & 3) && whole < end) {
-      uint32_t w = 0;
-      for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
-      a += w;
-      b += i * w;
-    }
-    s->a += a;
-    s->b += b;
+    AddWords(s, sample, length, kTouchEndWord<kTouch>);
     SequenceBreak(s, UINT32_MAX, 0);
     return;
   }
@@ -110,23 +116,7 @@ inline void Accept(SinkState* s, const uint8_t* sample, uint32_t length) {
     s->a += length + lo + hi;
     s->b += 2 * lo + 3 * hi;
   } else {
-    uint32_t a = length;
-    uint32_t b = 0;
-    const uint32_t whole = length >> 2;
-    uint32_t i = 2;
-    for (; i < whole; i++) {
-      const uint32_t w = LoadU32(sample + 4 * i);
-      a += w;
-      b += i * w;
-    }
-    if (length & 3) {
-      uint32_t w = 0;
-      for (uint32_t k = 0; k < (length & 3); k++) w |= uint32_t{sample[4 * whole + k]} << (8 * k);
-      a += w;
-      b += i * w;
-    }
-    s->a += a;
-    s->b += b;
+    AddWords(s, sample, length, kTouchEndWord<Touch::kAll>);
   }
   const uint32_t producer = static_cast<uint32_t>(producer_seq >> BENCH_SEQ_BITS);
   const uint64_t seq = producer_seq & kSeqMask;

@@ -135,8 +135,11 @@ export interface ProducerState {
 export interface NativeDrainResult {
   events: number;
   checksum: string;
+  /** Per producer: events consumed. */
   perProducer: ArrayLike<number>;
+  /** Per producer: the sequence number after the last one consumed. */
   expectedSeq: ArrayLike<number>;
+  /** Events that arrived out of order, repeated, or from an unknown producer. */
   anomalies: number;
   firstAnomaly?: string;
 }

@@ -1,3 +1,5 @@
+import type { NativeDrainResult } from '../lib/addon.js';
+
 /** Names and shapes shared by the consumers, the runners and the reports (results: results.ts). */
 
 /**
@@ -23,16 +25,11 @@ export interface LatencySummary {
   max: number;
 }
 
-/** What a drain saw, before it is checked against the program's counters. */
-export interface DrainOutcome {
-  events: number;
-  checksum: string;
-  /** Per producer: events consumed. */
-  perProducer: ArrayLike<number>;
-  /** Per producer: the sequence number after the last one consumed. */
-  expectedSeq: ArrayLike<number>;
-  anomalies: number;
-  firstAnomaly?: string;
+/**
+ * What a drain saw, before it is checked against the program's counters: the
+ * same fields every consumer reports, JavaScript or native (NativeDrainResult).
+ */
+export interface DrainOutcome extends NativeDrainResult {
   /**
    * Perf buffer only: samples the kernel reported lost (PERF_RECORD_LOST counts). The program counts
    * each as a drop too, so once the kernel has written its lost records they equal the drops.
