@@ -223,19 +223,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   Napi::Value Latency(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!latency_) throw Napi::Error::New(env, "NativeConsumer: made without recordLatency");
-    const LatencySink& l = *latency_;
-    Napi::Float64Array counts = Napi::Float64Array::New(env, l.counts().size());
-    std::memcpy(counts.Data(), l.counts().data(), l.counts().size() * sizeof(double));
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("counts", counts);
-    out.Set("total", Napi::Number::New(env, static_cast<double>(l.total())));
-    out.Set("min", Napi::Number::New(env, l.total() ? static_cast<double>(l.min()) : 0));
-    out.Set("max", Napi::Number::New(env, static_cast<double>(l.max())));
-    out.Set("seqLowSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_low_sum())));
-    out.Set("seqHighSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_high_sum())));
-    out.Set("wrongLength", Napi::Number::New(env, static_cast<double>(l.wrong_length())));
-    out.Set("lastEventNs", Napi::Number::New(env, static_cast<double>(l.last_event_ns())));
-    return out;
+    return LatencyResult(env, *latency_);
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) { return SinkResult(info.Env(), *state_); }
