@@ -5,8 +5,8 @@ import type { RingMemory } from '../lib/ring-layout.js';
 import type { Touch } from '../shared/event.js';
 import type { DrainOutcome, LatencySummary } from '../shared/types.js';
 
-/** The modes the pipeline's consumer worker runs: the JavaScript readers and the native reference. */
-export const PIPELINE_MODES = ['copy', 'view', 'native'] as const;
+/** The modes the pipeline's consumer worker runs: the JavaScript readers and the native reference, of either buffer. */
+export const PIPELINE_MODES = ['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native'] as const;
 export type PipelineMode = (typeof PIPELINE_MODES)[number];
 
 export interface ConsumerTask {

@@ -138,7 +138,8 @@ export class PerfReader {
   private readonly dataStart: number;
   private readonly dataSize: number;
   private readonly mask: number;
-  private readonly batch: number;
+  /** Records per published data_tail, and the longest run. */
+  readonly batch: number;
   private readonly sampleLength: number;
   /** Local tail position as two 32-bit halves (low unsigned), like RingReader's consumer position. */
   private low: number;
@@ -516,6 +517,8 @@ export class PerfReader {
  */
 export class PerfBufferReader {
   readonly readers: PerfReader[];
+  /** Records per published data_tail (per ring), and the longest run. */
+  readonly batch: number;
   /** Where the sample peek() last returned is (see PerfReader). */
   words: Int32Array;
   bytes: Uint8Array;
@@ -531,6 +534,7 @@ export class PerfBufferReader {
   constructor(rings: PerfRingMemory[], options: PerfReaderOptions = {}) {
     if (rings.length === 0) throw new RangeError('PerfBufferReader: no rings');
     this.readers = rings.map((ring) => new PerfReader(ring, options));
+    this.batch = this.readers[0].batch;
     this.current = this.readers.length - 1;
     this.words = this.readers[0].words;
     this.bytes = this.readers[0].bytes;
