@@ -112,11 +112,14 @@ struct CopyFirst {
   }
 };
 
+// An interrupted run's wind-down ran out (signals.cc): the drain stops after
+// this record. libbpf's perf_event_read_simple() moves data_tail past a record
+// before it looks at what the callback returned, so a record refused before
+// it was handled would be consumed uncounted: it is handled first. DONE ends
+// this ring's snapshot; perf_buffer__consume() goes on to the next ring (DONE
+// is not an error), which then stops after its first record.
 template <class Work, bool kLatency>
 inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_event_header* e) {
-  // An interrupted run's wind-down ran out (signals.cc): stop before this
-  // record, which libbpf then leaves unconsumed (perf_event_read_simple).
-  if (__builtin_expect(CutRequested(), 0)) return LIBBPF_PERF_EVENT_DONE;
   if (e->type == PERF_RECORD_SAMPLE) {
     const PerfSampleRaw* raw = reinterpret_cast<const PerfSampleRaw*>(e);
     const uint32_t length = raw->size < s->sample_length ? raw->size : s->sample_length;
@@ -128,7 +131,7 @@ inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_even
   } else {
     s->other_records++;
   }
-  return LIBBPF_PERF_EVENT_CONT;
+  return __builtin_expect(CutRequested(), 0) ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
 }
 
 }  // namespace
