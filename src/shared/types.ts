@@ -30,6 +30,11 @@ export function bufferOf(mode: ModeName): BufferKind {
   return mode.startsWith('perf-') ? 'perfbuf' : 'ringbuf';
 }
 
+/** The buffer kinds these modes read, ringbuf first. */
+export function buffersOf(modes: readonly ModeName[]): BufferKind[] {
+  return (['ringbuf', 'perfbuf'] as const).filter((b) => modes.some((m) => bufferOf(m) === b));
+}
+
 /** Each perf buffer mode's ring buffer counterpart: the same reading, from the other buffer. */
 export const RINGBUF_COUNTERPART: Partial<Record<ModeName, ModeName>> = {
   'perf-copy': 'copy',
