@@ -62,6 +62,9 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
   if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline runs ${PIPELINE_MODES.join(', ')} only`);
   const sessions = new BufferSessions((buffer) => pipelineSessionOptions(config, buffer));
+  const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
+  // The first run's session is loaded before any thread starts (a limit too low shows as the load's own error).
+  sessions.forMode(rounds[0][0]);
   // Per perf session: drops whose lost records the kernel has not written yet (verifyLost).
   const pendingLost = new Map<Session, number>();
   const pool = new Piscina<ProducerTask, ProducerReport>({
@@ -78,7 +81,6 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   poolFailure.catch(() => {});
   try {
     const runs: PipelineRun[] = [];
-    const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
