@@ -10,26 +10,46 @@
  */
 import { main } from './cli/main.js';
 import { parseArgs, type BenchInvocation } from './cli/options.js';
-import { ringMappingBytes } from './cli/limits.js';
+import { mappingBytes, perfFds, perfMappingBytes } from './cli/limits.js';
+import { STRESS_MAX_RING } from './runners/stress.js';
 import { runDrainCommand } from './commands/drain.js';
 import { runPipelineCommand } from './commands/pipeline.js';
 import { runPrefillCommand } from './commands/prefill.js';
 import { runStressCommand, STRESS_MAPPED_BYTES } from './commands/stress.js';
-import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
+import { kernelTooOld, missingPrivileges, type PrivilegeNeeds } from './shared/privileges.js';
+import { buffersOf, PERFBUF_MODES } from './shared/types.js';
+
+/** What the invocation loads, for the privilege check: the buffers its modes read (stress cycles both). */
+function privilegeNeeds(invocation: BenchInvocation): PrivilegeNeeds {
+  switch (invocation.pattern) {
+    case 'prefill':
+    case 'pipeline':
+      return { buffers: buffersOf(invocation.config.run.modes) };
+    case 'stress':
+      return { buffers: ['ringbuf', 'perfbuf'] };
+    case 'drain':
+      return {};
+  }
+}
 
 main<BenchInvocation>({
   name: 'bench',
   parse: parseArgs,
   // drain opens a ring someone else loaded: no program of ours, so none of its privileges (opening says what it lacks).
-  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges() ?? kernelTooOld())),
+  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges(privilegeNeeds(invocation)) ?? kernelTooOld())),
   resources: (invocation) => {
     switch (invocation.pattern) {
       case 'prefill':
-        return { threads: 0, mappedBytes: ringMappingBytes(invocation.config.run.ringSize, invocation.config.run.modes) };
+        return { threads: 0, mappedBytes: mappingBytes(invocation.config.run, invocation.config.run.modes), fds: perfFds(invocation.config.run.modes) };
       case 'pipeline':
-        return { threads: invocation.config.run.producers + 1, mappedBytes: ringMappingBytes(invocation.config.run.ringSize, invocation.config.run.modes) };
+        return {
+          threads: invocation.config.run.producers + 1,
+          mappedBytes: mappingBytes(invocation.config.run, invocation.config.run.modes),
+          fds: perfFds(invocation.config.run.modes),
+        };
       case 'stress':
-        return { threads: invocation.config.run.producers + 1, mappedBytes: STRESS_MAPPED_BYTES };
+        // Its largest ring buffer (STRESS_MAPPED_BYTES) and, in a prefill step, perf rings of that size per CPU too.
+        return { threads: invocation.config.run.producers + 1, mappedBytes: STRESS_MAPPED_BYTES + perfMappingBytes(STRESS_MAX_RING, PERFBUF_MODES), fds: perfFds(PERFBUF_MODES) };
       case 'drain':
         // Someone else's ring, its size known once opened: the check is for descriptors only.
         return { threads: 0, mappedBytes: 0 };

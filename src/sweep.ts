@@ -7,15 +7,19 @@
  * 1 a run failed verification or the kernel refused, 2 bad input, 3 a
  * pipeline point stalled, 128 + signal when stopped (completed points kept).
  */
-import { ringMappingBytes } from './cli/limits.js';
+import { mappingBytes, perfFds } from './cli/limits.js';
 import { main } from './cli/main.js';
 import { parseSweepArgs } from './cli/sweep-options.js';
 import { runSweepCommand } from './commands/sweep/index.js';
+import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
+import { buffersOf } from './shared/types.js';
 
 main({
   name: 'sweep',
   parse: parseSweepArgs,
+  // The perf buffer modes need CAP_PERFMON too: named before anything is loaded.
+  preflight: (config) => missingPrivileges({ buffers: buffersOf(config.modes) }) ?? kernelTooOld(),
   // Pipeline points run as child processes, which check their own limits.
-  resources: (config) => ({ threads: 0, mappedBytes: ringMappingBytes(config.ringSize, config.modes) }),
+  resources: (config) => ({ threads: 0, mappedBytes: mappingBytes(config, config.modes), fds: perfFds(config.modes) }),
   run: runSweepCommand,
 });

@@ -40,9 +40,22 @@ const CASES: Case[] = [
   // 32768 records of 32 B would fill 1 MiB to the byte, one more than the kernel takes
   { args: ['--events', '32768', '--event-size', '17', '--ring-size', '1M'], names: '--events' },
   { args: ['--events'], names: '--events' },
-  // --mode: unknown modes
+  // --mode: unknown modes, in a list too; a mode named twice; an empty item
   { args: ['--mode', 'fast'], names: '--mode' },
   { args: ['--mode', ''], names: '--mode' },
+  { args: ['--mode', 'view,perf-fast'], names: '--mode' },
+  { args: ['--mode', 'perf-view,perf-view'], names: '--mode' },
+  { args: ['--mode', 'view,'], names: '--mode' },
+  // --perf-ring-size: not a power of two, below a page, above 1 GiB, junk; without a perf mode it would be ignored
+  { args: ['--mode', 'perf-view', '--perf-ring-size', '3000'], names: '--perf-ring-size' },
+  { args: ['--mode', 'perf-view', '--perf-ring-size', '2K'], names: '--perf-ring-size' },
+  { args: ['--mode', 'perf-view', '--perf-ring-size', '2G'], names: '--perf-ring-size' },
+  { args: ['--mode', 'perf-view', '--perf-ring-size', 'big'], names: '--perf-ring-size' },
+  { args: ['--mode', 'both', '--perf-ring-size', '1M'], names: '--perf-ring-size' },
+  { args: ['--producers', '1', '--mode', 'native', '--perf-ring-size', '1M'], names: '--perf-ring-size' },
+  // -n more than one CPU's perf ring holds (the fill may stay on one CPU), though the ring buffer would take it
+  { args: ['--mode', 'perf-view', '-n', '1000', '--perf-ring-size', '64K'], names: '--events' },
+  { args: ['--mode', 'all', '-n', '2000000', '--perf-ring-size', '256M'], names: '--events' },
   // --event-size: below the event header, above what the packet can carry, junk
   { args: ['--event-size', '8'], names: '--event-size' },
   { args: ['--event-size', '4096'], names: '--event-size' },
@@ -104,6 +117,8 @@ const CASES: Case[] = [
   // the pipeline runs copy and view only
   { args: ['--producers', '2', '--mode', 'native-copy'], names: '--mode' },
   { args: ['--producers', '2', '--mode', 'callback'], names: '--mode' },
+  { args: ['--producers', '2', '--mode', 'perf-native-copy'], names: '--mode' },
+  { args: ['--producers', '2', '--mode', 'perf-view,callback'], names: '--mode' },
   // --read-timeout means nothing to the prefill, which never waits
   { args: ['--read-timeout', '2s'], names: '--read-timeout' },
   // a flag given twice: commander kept the last one silently (issue 10, 9)
@@ -123,6 +138,7 @@ const CASES: Case[] = [
   { args: ['--stress', '--producers', '2'], names: '--stress' },
   { args: ['--stress', '--producers', '2', '--duration', '1m', '--event-size', '64'], names: '--event-size' },
   { args: ['--stress', '--producers', '2', '--duration', '1m', '--mode', 'view'], names: '--mode' },
+  { args: ['--stress', '--producers', '2', '--duration', '1m', '--perf-ring-size', '1M'], names: '--perf-ring-size' },
   // unknown flags, stray arguments
   { args: ['--evnets', '10'], names: '--evnets' },
   { args: ['-x'], names: '-x' },

@@ -45,14 +45,14 @@ test('the native latency recorder buckets every value as LatencyBuckets does', (
 });
 
 for (const touch of TOUCH_CHOICES)
-  test(`pipeline --mode all (copy, view, native), --touch ${touch}: every event consumed, checksums as computed from (producer, seq)`, { skip: kernelSkip }, () => {
+  test(`pipeline --mode all (copy, view, native and their perf buffer twins), --touch ${touch}: every event consumed, checksums as computed from (producer, seq)`, { skip: kernelSkip }, () => {
     const n = 40_000;
     const eventSize = 128;
     const { json } = bench('--producers', '2', '-n', String(n), '--mode', 'all', '--touch', touch, '--batch', '16', '--ring-size', '64M', '--runs', '1', '--warmup', '0', '--json');
     const samples = [0, 1].flatMap((p) => [...expectedSamples(buildPacket(p, eventSize), eventSize, p, range(0, n / 2))]);
     const expected = referenceChecksum(samples, touch);
     assert.deepEqual(json!.failures, []);
-    assert.deepEqual(json!.results.map((r) => r.mode), ['copy', 'view', 'native']);
+    assert.deepEqual(json!.results.map((r) => r.mode), ['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native']);
     for (const r of json!.results) {
       assert.equal(r.touch, touch);
       assert.equal(r.events, n, r.mode);
@@ -61,7 +61,8 @@ for (const touch of TOUCH_CHOICES)
       const l = r.latency_ns!;
       assert.ok(l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.max, `${r.mode}: ${JSON.stringify(l)}`);
     }
-    for (const key of ['view/native', 'view/native p99', 'copy/native p99']) assert.ok(json!.ratios[key] > 0, `ratio ${key}`);
+    for (const key of ['view/native', 'view/native p99', 'copy/native p99', 'perf-view/perf-native', 'perf-view/view', 'perf-native/native', 'perf-view/perf-native p99'])
+      assert.ok(json!.ratios[key] > 0, `ratio ${key}`);
   });
 
 test('pipeline --runs/--warmup: interleaved rounds, warm-ups first, medians over the measured runs', { skip: kernelSkip }, () => {

@@ -301,3 +301,129 @@ test('perfCopyBuffer() starts where every sample in the mapping starts, modulo 8
     assert.deepEqual(copy.subarray(0, length), sample(length, 9));
   }
 });
+
+/** What a run holds, as [first byte of each sample, its length]: sample(length, tag) starts with byte `tag`. */
+function runOf(bytes: Uint8Array, offsets: Int32Array, lengths: Int32Array, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => bytes.slice(offsets[i], offsets[i] + lengths[i]));
+}
+
+test('runs (peekRun / readRunInto) read exactly what single records read: wraps, lost records and other records included, every batch size', () => {
+  for (const length of [20, 100, COPY_BY_WORDS_MAX + 44]) {
+    for (const batch of [1, 2, 3, 8, 64]) {
+      for (const how of ['view', 'copy'] as const) {
+        const ring = simulatedPerfRing(SIZE);
+        const producer = new SimPerfProducer(ring, 5 * SIZE - 40);
+        const reader = new PerfReader(ring, { batch, sampleLength: length });
+        const dst = new Uint8Array(batch * perfRecordSize(length) + 64);
+        const written: Uint8Array[] = [];
+        const read: Uint8Array[] = [];
+        let tag = 0;
+        let runs = 0;
+        for (let fill = 0; fill < 12; fill++) {
+          // Overfill every third fill (lost samples, reported with the next output that fits); a record of another type now and then.
+          const n = perfRecordsThatFit(SIZE, length) + (fill % 3 === 2 ? 5 : -1 - (fill % 4));
+          if (fill % 5 === 1) producer.other(14, 8);
+          for (let i = 0; i < n; i++) {
+            const s = sample(length, tag++ & 0xff);
+            if (producer.output(s)) written.push(s);
+          }
+          for (;;) {
+            const count = how === 'view' ? reader.peekRun() : reader.readRunInto(dst);
+            if (count === EMPTY) break;
+            assert.ok(count >= 1 && count <= batch, `run of ${count} (batch ${batch})`);
+            runs++;
+            read.push(...runOf(how === 'view' ? reader.bytes : dst, reader.runOffsets, reader.runLengths, count));
+            if (how === 'view') reader.consumeRun();
+          }
+          assert.equal(Number(tailOf(ring)), producer.position, 'everything published');
+        }
+        const label = `${how}, ${length} B, batch ${batch}`;
+        assert.equal(read.length, written.length, label);
+        for (let i = 0; i < read.length; i++) assert.deepEqual(read[i], written[i], `${label}: sample ${i}`);
+        assert.equal(reader.lost + producer.pendingLost, producer.totalLost, `${label}: lost records counted`);
+        assert.ok(reader.lost > 0, `${label}: some lost records were read`);
+        assert.equal(reader.otherRecords, 3, label);
+        if (batch > 1) assert.ok(runs < read.length, `${label}: runs of several samples (${runs} runs)`);
+      }
+    }
+  }
+});
+
+test('peekRun in place: a sample that wraps the end ends the run before it and then comes alone, from the scratch copy', () => {
+  const length = 64;
+  const record = perfRecordSize(length);
+  const ring = simulatedPerfRing(SIZE);
+  // Three records, the third straddling the end of the data area.
+  const producer = new SimPerfProducer(ring, SIZE - 2 * record - 16);
+  const reader = new PerfReader(ring, { batch: 8, sampleLength: length });
+  for (let i = 0; i < 5; i++) producer.output(sample(length, i));
+  assert.equal(reader.peekRun(), 2);
+  assert.equal(reader.bytes.buffer, ring.buffer, 'the first two in place');
+  assert.deepEqual(runOf(reader.bytes, reader.runOffsets, reader.runLengths, 2), [sample(length, 0), sample(length, 1)]);
+  reader.consumeRun();
+  assert.equal(reader.peekRun(), 1);
+  assert.notEqual(reader.bytes.buffer, ring.buffer, 'the wrapped one from the scratch buffer');
+  assert.deepEqual(runOf(reader.bytes, reader.runOffsets, reader.runLengths, 1), [sample(length, 2)]);
+  reader.consumeRun();
+  assert.equal(reader.peekRun(), 2);
+  assert.equal(reader.bytes.buffer, ring.buffer);
+  assert.deepEqual(runOf(reader.bytes, reader.runOffsets, reader.runLengths, 2), [sample(length, 3), sample(length, 4)]);
+  reader.consumeRun();
+  assert.equal(reader.peekRun(), EMPTY);
+});
+
+test('readRunInto: the copy of a run that passes the end is contiguous; it takes as many whole records as fit; a record too big for dst is an error', () => {
+  const length = 100;
+  const record = perfRecordSize(length);
+  const ring = simulatedPerfRing(SIZE);
+  const producer = new SimPerfProducer(ring, SIZE - record - 40);
+  const reader = new PerfReader(ring, { batch: 16, sampleLength: length });
+  for (let i = 0; i < 6; i++) producer.output(sample(length, i));
+  const dst = new Uint8Array(4 * record + 8);
+  assert.equal(reader.readRunInto(dst), 4, 'four whole records fit');
+  assert.deepEqual(runOf(dst, reader.runOffsets, reader.runLengths, 4), [0, 1, 2, 3].map((i) => sample(length, i)));
+  assert.equal(Number(tailOf(ring)), SIZE - record - 40 + 4 * record, 'consumed and published');
+  assert.throws(() => reader.readRunInto(new Uint8Array(record - 8)), /does not fit/);
+  assert.equal(reader.readRunInto(dst), 2);
+  assert.deepEqual(runOf(dst, reader.runOffsets, reader.runLengths, 2), [4, 5].map((i) => sample(length, i)));
+});
+
+test('runs publish data_tail once per run, never past a sample still being read', () => {
+  const ring = simulatedPerfRing(SIZE);
+  const producer = new SimPerfProducer(ring);
+  const reader = new PerfReader(ring, { batch: 4, sampleLength: 40 });
+  for (let i = 0; i < 10; i++) producer.output(sample(40, i));
+  const record = perfRecordSize(40);
+  const tails: number[] = [];
+  for (let count = reader.peekRun(); count !== EMPTY; count = reader.peekRun()) {
+    assert.equal(Number(tailOf(ring)), tails.length ? tails[tails.length - 1] : 0, 'nothing of the run published while it is read');
+    reader.consumeRun();
+    tails.push(Number(tailOf(ring)));
+  }
+  assert.deepEqual(tails, [4 * record, 8 * record, 10 * record]);
+});
+
+test('PerfBufferReader runs: one ring per run, `cpu` says which, the others are not starved', () => {
+  for (const how of ['view', 'copy'] as const) {
+    const rings = [0, 1].map((cpu) => simulatedPerfRing(SIZE, 4096, cpu));
+    const [busy, quiet] = rings.map((r) => new SimPerfProducer(r));
+    for (let i = 0; i < 3; i++) busy.output(sample(32, i));
+    quiet.output(sample(32, 100));
+    const reader = new PerfBufferReader(rings, { batch: 8, sampleLength: 32 });
+    const dst = new Uint8Array(8 * perfRecordSize(32));
+    const seen: [number, number][] = [];
+    for (let i = 0; i < 4; i++) {
+      const count = how === 'view' ? reader.peekRun() : reader.readRunInto(dst);
+      assert.ok(count > 0);
+      for (const s of runOf(how === 'view' ? reader.bytes : dst, reader.runOffsets, reader.runLengths, count)) seen.push([reader.cpu, s[0]]);
+      if (how === 'view') reader.consumeRun();
+      busy.output(sample(32, 10 + i)); // cpu 0 never runs dry
+    }
+    assert.deepEqual(seen.slice(0, 4), [
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 100],
+    ], `${how}: cpu 1 right after cpu 0's first snapshot`);
+  }
+});

@@ -89,7 +89,7 @@ test('--histogram targets: FILE for one mode, FILE.MODE.hgrm for each of several
   assert.deepEqual(histogramTargets('/t/lat.hgrm', ['copy', 'view']), ['/t/lat.copy.hgrm', '/t/lat.view.hgrm']);
   assert.deepEqual(histogramTargets('/t/lat', ['copy', 'view']), ['/t/lat.copy.hgrm', '/t/lat.view.hgrm']);
   assert.deepEqual(plotOutputs('r.html'), ['r.html']);
-  assert.deepEqual(plotOutputs('/o/c.svg'), ['/o/c-throughput.svg', '/o/c-ratios.svg', '/o/c-latency.svg']);
+  assert.deepEqual(plotOutputs('/o/c.svg'), ['/o/c-throughput.svg', '/o/c-ratios.svg', '/o/c-perf-ratios.svg', '/o/c-latency.svg']);
 });
 
 test('a cut drain verifies by the total: consumed + unread + dropped + discarded == produced', () => {

@@ -17,21 +17,27 @@ import { NEVER_STOP, StopController } from '../src/shared/stop.js';
 const skip = missingPrivileges() ?? false;
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 
-test('70 steps of the cycle cover every size, every pipeline mode, both touch levels, every wake-up, spin and epoll, paced and flat out, and prefill', () => {
+test('70 steps of the cycle cover every size, every pipeline mode of both buffers, both touch levels, every wake-up, spin and epoll, paced and flat out, and prefill', () => {
   const steps = Array.from({ length: 70 }, (_, i) => stressStep(i));
   const pipeline = steps.filter((s) => s.pattern === 'pipeline');
   assert.deepEqual(new Set(steps.map((s) => s.eventSize)), new Set(STRESS_SIZES));
-  assert.deepEqual(new Set(pipeline.flatMap((s) => s.modes)), new Set(['copy', 'view', 'native']));
+  assert.deepEqual(new Set(pipeline.flatMap((s) => s.modes)), new Set(['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native']));
   assert.deepEqual(new Set(pipeline.map((s) => s.wakeup)), new Set(['adaptive', 'none', 'force']));
   assert.deepEqual(new Set(pipeline.map((s) => s.poll)), new Set(['epoll', 'spin']));
   assert.ok(pipeline.some((s) => s.rate !== undefined) && pipeline.some((s) => s.rate === undefined));
-  assert.deepEqual(new Set(steps.filter((s) => s.pattern === 'prefill').flatMap((s) => s.modes)), new Set(['copy', 'view', 'native', 'native-copy', 'callback']));
-  // Every (size, pipeline mode) pair comes up, not just every size and every mode.
-  const pairs = new Set(pipeline.map((s) => `${s.eventSize}/${s.modes[0]}`));
-  assert.equal(pairs.size, STRESS_SIZES.length * 3);
+  // Prefill steps run all nine modes: both buffers' checksums compared on identical events.
+  assert.deepEqual(
+    new Set(steps.filter((s) => s.pattern === 'prefill').flatMap((s) => s.modes)),
+    new Set(['copy', 'view', 'native', 'native-copy', 'callback', 'perf-copy', 'perf-view', 'perf-native', 'perf-native-copy']),
+  );
   // Every size meets both touch levels, and so do the prefill steps.
   assert.equal(new Set(steps.map((s) => `${s.eventSize}/${s.touch}`)).size, STRESS_SIZES.length * 2);
   assert.deepEqual(new Set(steps.filter((s) => s.pattern === 'prefill').map((s) => s.touch)), new Set(['field', 'all']));
+  // Every (size, pipeline mode) pair comes up over 140 steps, not just every size and every mode; and each buffer meets every ring size.
+  const longer = Array.from({ length: 140 }, (_, i) => stressStep(i)).filter((s) => s.pattern === 'pipeline');
+  assert.equal(new Set(longer.map((s) => `${s.eventSize}/${s.modes[0]}`)).size, STRESS_SIZES.length * 6);
+  for (const buffer of ['perf-', ''])
+    assert.equal(new Set(longer.filter((s) => s.modes[0].startsWith('perf-') === (buffer === 'perf-')).map((s) => s.ringSize)).size, 4, `${buffer || 'ring '}modes meet every ring size`);
 });
 
 test('exit code: 0 verified, 1 on any failure or an accounting mismatch, 3 on a stall, 128 + signal when stopped', () => {

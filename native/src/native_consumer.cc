@@ -67,11 +67,14 @@ struct DrainContext {
 
 // A callback that returns < 0 makes ring_buffer__consume() publish the position
 // so far and return that value (libbpf src/ringbuf.c ringbuf_process_ring):
-// how an interrupted run's wind-down stops a drain at its next record. The
-// check is one relaxed load of a word that stays in cache.
+// how an interrupted run's wind-down stops a drain at its next record. libbpf
+// has already moved its position past the record it hands to the callback
+// (cons_pos += roundup_len(len) comes before sample_cb), so a record the
+// callback refused would be consumed without being counted: the check comes
+// after the record is handled, which then counts as consumed. It is one
+// relaxed load of a word that stays in cache.
 template <Touch kTouch, bool kCopy, bool kLatency>
 int Sample(void* ctx, void* data, size_t size) {
-  if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
   DrainContext* d = static_cast<DrainContext*>(ctx);
   const uint8_t* sample = static_cast<const uint8_t*>(data);
   if constexpr (kCopy) {
@@ -81,7 +84,7 @@ int Sample(void* ctx, void* data, size_t size) {
   }
   Accept<kTouch>(d->sink, sample, static_cast<uint32_t>(size));
   if constexpr (kLatency) d->latency->Hold(sample, static_cast<uint32_t>(size));
-  return 0;
+  return __builtin_expect(CutRequested(), 0) ? -ECANCELED : 0;
 }
 
 // The usual Node binding: one N-API call into JavaScript per event, with the
@@ -89,8 +92,8 @@ int Sample(void* ctx, void* data, size_t size) {
 // every Buffer of a drain would stay reachable until consume() returns). A
 // JavaScript exception stops the drain (libbpf has already consumed that
 // record) and is rethrown from consume(); it must not unwind through libbpf.
+// The cut is checked after the call, as in Sample().
 int SampleToJs(void* ctx, void* data, size_t size) {
-  if (__builtin_expect(CutRequested(), 0)) return -ECANCELED;
   DrainContext* d = static_cast<DrainContext*>(ctx);
   Napi::Env env(d->env);
   Napi::HandleScope scope(env);
@@ -101,7 +104,7 @@ int SampleToJs(void* ctx, void* data, size_t size) {
     d->js_failed = true;
     return -ECANCELED;
   }
-  return 0;
+  return __builtin_expect(CutRequested(), 0) ? -ECANCELED : 0;
 }
 
 template <Touch kTouch>
@@ -223,19 +226,7 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   Napi::Value Latency(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!latency_) throw Napi::Error::New(env, "NativeConsumer: made without recordLatency");
-    const LatencySink& l = *latency_;
-    Napi::Float64Array counts = Napi::Float64Array::New(env, l.counts().size());
-    std::memcpy(counts.Data(), l.counts().data(), l.counts().size() * sizeof(double));
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("counts", counts);
-    out.Set("total", Napi::Number::New(env, static_cast<double>(l.total())));
-    out.Set("min", Napi::Number::New(env, l.total() ? static_cast<double>(l.min()) : 0));
-    out.Set("max", Napi::Number::New(env, static_cast<double>(l.max())));
-    out.Set("seqLowSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_low_sum())));
-    out.Set("seqHighSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_high_sum())));
-    out.Set("wrongLength", Napi::Number::New(env, static_cast<double>(l.wrong_length())));
-    out.Set("lastEventNs", Napi::Number::New(env, static_cast<double>(l.last_event_ns())));
-    return out;
+    return LatencyResult(env, *latency_);
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) { return SinkResult(info.Env(), *state_); }

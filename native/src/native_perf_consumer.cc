@@ -25,6 +25,13 @@
 // leaves its events in several rings, and one ring is drained before the
 // next: the sequence check (Accept) runs per CPU, on one SinkState per ring,
 // and result() merges them.
+//
+// In the pipeline (`--producers N --mode perf-native`) it also records
+// latency exactly as the ring buffer's native consumer does (latency_sink.h:
+// one recorder for all rings, one clock reading per 64 events or when a
+// consume() ends), and it is made on the consumer worker's thread from the
+// PerfBuffer's shareId (perf_buffer.h PerfRings), since a worker gets numbers,
+// not the main thread's objects.
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 
@@ -36,6 +43,7 @@
 
 #include "addon.h"
 #include "event_sink.h"
+#include "latency_sink.h"
 #include "perf_buffer.h"
 #include "sink_result.h"
 
@@ -46,12 +54,23 @@ namespace rbb {
 constexpr int kEmpty = -1;
 constexpr int kCut = -3;
 
-enum class PerfWork { kInPlaceField, kInPlaceAll, kCopyField, kCopyAll };
+// The per-event work, fixed at construction: variant x touch level x latency recording.
+enum class PerfWork {
+  kInPlaceField,
+  kInPlaceAll,
+  kCopyField,
+  kCopyAll,
+  kInPlaceFieldLatency,
+  kInPlaceAllLatency,
+  kCopyFieldLatency,
+  kCopyAllLatency
+};
 
 struct PerfConsumerState {
   PerfWork work = PerfWork::kInPlaceField;
   uint32_t sample_length = 0;
   std::vector<SinkState> per_cpu;  // indexed by cpu
+  std::unique_ptr<LatencySink> latency;  // the pipeline's recorder, or null
   uint64_t lost = 0;               // sum of PERF_RECORD_LOST counts
   uint64_t lost_records = 0;
   uint64_t other_records = 0;
@@ -73,38 +92,46 @@ struct PerfLost {
 };
 
 // `native`: the sample where libbpf hands it over (in the ring, or in
-// libbpf's scratch copy when it wrapped).
+// libbpf's scratch copy when it wrapped). Returns where the sample was handled.
 template <Touch kTouch>
 struct InPlace {
-  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) { Accept<kTouch>(s, sample, length); }
+  static const uint8_t* Event(SinkState* s, const uint8_t* sample, uint32_t length) {
+    Accept<kTouch>(s, sample, length);
+    return sample;
+  }
 };
 
 // `native-copy`: memcpy() into a reused buffer first, as libbpf users who keep events do.
 template <Touch kTouch>
 struct CopyFirst {
-  static void Event(SinkState* s, const uint8_t* sample, uint32_t length) {
+  static const uint8_t* Event(SinkState* s, const uint8_t* sample, uint32_t length) {
     uint8_t* copy = reinterpret_cast<uint8_t*>(s->copy_buffer.data());
     std::memcpy(copy, sample, length);
     Accept<kTouch>(s, copy, length);
+    return copy;
   }
 };
 
-template <class Work>
+// An interrupted run's wind-down ran out (signals.cc): the drain stops after
+// this record. libbpf's perf_event_read_simple() moves data_tail past a record
+// before it looks at what the callback returned, so a record refused before
+// it was handled would be consumed uncounted: it is handled first. DONE ends
+// this ring's snapshot; perf_buffer__consume() goes on to the next ring (DONE
+// is not an error), which then stops after its first record.
+template <class Work, bool kLatency>
 inline enum bpf_perf_event_ret OnRecord(PerfConsumerState* s, int cpu, perf_event_header* e) {
-  // An interrupted run's wind-down ran out (signals.cc): stop before this
-  // record, which libbpf then leaves unconsumed (perf_event_read_simple).
-  if (__builtin_expect(CutRequested(), 0)) return LIBBPF_PERF_EVENT_DONE;
   if (e->type == PERF_RECORD_SAMPLE) {
     const PerfSampleRaw* raw = reinterpret_cast<const PerfSampleRaw*>(e);
     const uint32_t length = raw->size < s->sample_length ? raw->size : s->sample_length;
-    Work::Event(&s->per_cpu[cpu], raw->data, length);
+    const uint8_t* handled = Work::Event(&s->per_cpu[cpu], raw->data, length);
+    if constexpr (kLatency) s->latency->Hold(handled, length);
   } else if (e->type == PERF_RECORD_LOST) {
     s->lost += reinterpret_cast<const PerfLost*>(e)->lost;
     s->lost_records++;
   } else {
     s->other_records++;
   }
-  return LIBBPF_PERF_EVENT_CONT;
+  return __builtin_expect(CutRequested(), 0) ? LIBBPF_PERF_EVENT_DONE : LIBBPF_PERF_EVENT_CONT;
 }
 
 }  // namespace
@@ -113,75 +140,107 @@ enum bpf_perf_event_ret DispatchPerfRecord(void* target_slot, int cpu, perf_even
   PerfConsumerState* s = *static_cast<PerfConsumerState**>(target_slot);
   switch (s->work) {
     case PerfWork::kInPlaceField:
-      return OnRecord<InPlace<Touch::kField>>(s, cpu, e);
+      return OnRecord<InPlace<Touch::kField>, false>(s, cpu, e);
     case PerfWork::kInPlaceAll:
-      return OnRecord<InPlace<Touch::kAll>>(s, cpu, e);
+      return OnRecord<InPlace<Touch::kAll>, false>(s, cpu, e);
     case PerfWork::kCopyField:
-      return OnRecord<CopyFirst<Touch::kField>>(s, cpu, e);
+      return OnRecord<CopyFirst<Touch::kField>, false>(s, cpu, e);
     case PerfWork::kCopyAll:
-      return OnRecord<CopyFirst<Touch::kAll>>(s, cpu, e);
+      return OnRecord<CopyFirst<Touch::kAll>, false>(s, cpu, e);
+    case PerfWork::kInPlaceFieldLatency:
+      return OnRecord<InPlace<Touch::kField>, true>(s, cpu, e);
+    case PerfWork::kInPlaceAllLatency:
+      return OnRecord<InPlace<Touch::kAll>, true>(s, cpu, e);
+    case PerfWork::kCopyFieldLatency:
+      return OnRecord<CopyFirst<Touch::kField>, true>(s, cpu, e);
+    case PerfWork::kCopyAllLatency:
+      return OnRecord<CopyFirst<Touch::kAll>, true>(s, cpu, e);
   }
   return LIBBPF_PERF_EVENT_ERROR;
 }
 
 namespace {
 
-// new NativePerfConsumer(perfBuffer, sampleLength, copy, touch)
+// new NativePerfConsumer(perf, sampleLength, copy, touch, recordLatency?)
+//   perf             a PerfBuffer, or its shareId (a consumer on another thread)
 //   touch            "field" or "all": the per-event work (event_sink.h Touch)
-//   begin(startSeq)  resets the checksum and counters (every CPU's)
+//   recordLatency    record latency as the pipeline does (latency_sink.h);
+//                    sampleLength is then the configured event size
+//   begin(startSeq)  resets the checksum and counters (every CPU's) and the latency record
 //   consume()        perf_buffer__consume(): every ring up to its data_head; returns EMPTY (-1),
 //                    or CUT (-3) when an interrupted run's wind-down ran out
+//   eventCount()     events seen since begin(), over every CPU
 //   result()         { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly?,
 //                      lost, lostRecords, otherRecords }
-//   close()          lets go of the PerfBuffer (which owns the rings)
+//   latency()        { counts, total, min, max, seqLowSum, seqHighSum, wrongLength, lastEventNs }
+//   close()          lets go of the rings (the PerfBuffer owns them)
 class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativePerfConsumer",
                        {InstanceMethod<&NativePerfConsumer::Begin>("begin"),
                         InstanceMethod<&NativePerfConsumer::Consume>("consume"),
+                        InstanceMethod<&NativePerfConsumer::EventCount>("eventCount"),
                         InstanceMethod<&NativePerfConsumer::Result>("result"),
+                        InstanceMethod<&NativePerfConsumer::Latency>("latency"),
                         InstanceMethod<&NativePerfConsumer::Close>("close")});
   }
 
   explicit NativePerfConsumer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativePerfConsumer>(info) {
     Napi::Env env = info.Env();
-    PerfBuffer* perf = PerfBuffer::Unwrap(info[0]);
-    if (perf->closed()) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
+    if (info.Length() > 0 && info[0].IsNumber()) {
+      rings_ = PerfBuffer::Shared(info[0].As<Napi::Number>().Uint32Value());
+      if (!rings_) throw Napi::Error::New(env, "NativePerfConsumer: no open PerfBuffer has that shareId");
+    } else {
+      rings_ = PerfBuffer::Unwrap(info[0])->rings();
+    }
+    if (rings_->closed()) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
     int64_t length = IntArg(info, 1, "sampleLength");
     if (length < 1 || length > 65535) throw Napi::RangeError::New(env, "NativePerfConsumer: sampleLength out of range");
     bool copy = info.Length() > 2 && info[2].ToBoolean();
     const std::string touch = StringArg(info, 3, "touch");
     if (touch != "field" && touch != "all") throw Napi::RangeError::New(env, "NativePerfConsumer: touch must be field or all");
     const bool all = touch == "all";
-    perf_ = Napi::Persistent(info[0].As<Napi::Object>());
+    const bool record_latency = info.Length() > 4 && info[4].ToBoolean();
     state_ = std::make_unique<PerfConsumerState>();
-    state_->work = copy ? (all ? PerfWork::kCopyAll : PerfWork::kCopyField) : (all ? PerfWork::kInPlaceAll : PerfWork::kInPlaceField);
+    static constexpr PerfWork kWork[2][2][2] = {
+        {{PerfWork::kInPlaceField, PerfWork::kInPlaceAll}, {PerfWork::kCopyField, PerfWork::kCopyAll}},
+        {{PerfWork::kInPlaceFieldLatency, PerfWork::kInPlaceAllLatency}, {PerfWork::kCopyFieldLatency, PerfWork::kCopyAllLatency}}};
+    state_->work = kWork[record_latency][copy][all];
     state_->sample_length = static_cast<uint32_t>(length);
-    state_->per_cpu.resize(perf->cpu_limit());
+    state_->per_cpu.resize(rings_->cpu_limit());
     if (copy)
       for (SinkState& s : state_->per_cpu) s.copy_buffer.resize((static_cast<size_t>(length) + 7) / 8);
+    if (record_latency) state_->latency = std::make_unique<LatencySink>(static_cast<uint32_t>(length));
   }
 
  private:
-  PerfBuffer* Perf(Napi::Env env) {
-    if (perf_.IsEmpty()) throw Napi::Error::New(env, "NativePerfConsumer: closed");
-    PerfBuffer* perf = PerfBuffer::Unwrap(perf_.Value());
-    if (perf->closed()) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
-    return perf;
+  PerfRings* Rings(Napi::Env env) {
+    if (!rings_) throw Napi::Error::New(env, "NativePerfConsumer: closed");
+    return rings_.get();
   }
 
   Napi::Value Begin(const Napi::CallbackInfo& info) {
     for (SinkState& s : state_->per_cpu) BeginSink(info.Env(), &s, info[0]);
     state_->lost = state_->lost_records = state_->other_records = 0;
+    if (state_->latency) state_->latency->Reset();
     return info.Env().Undefined();
   }
 
   Napi::Value Consume(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    int err = Perf(env)->Consume(state_.get());
+    int err = Rings(env)->Consume(state_.get());
+    // LatencySink.flush() before the consumer waits: every ring was read up to its data_head.
+    if (state_->latency) state_->latency->Flush();
+    if (err == -EBADF) throw Napi::Error::New(env, "NativePerfConsumer: the PerfBuffer is closed");
     if (err < 0) throw ErrnoError(env, "perf_buffer__consume", -err);
     return Napi::Number::New(env, CutRequested() ? kCut : kEmpty);
+  }
+
+  Napi::Value EventCount(const Napi::CallbackInfo& info) {
+    uint64_t events = 0;
+    for (const SinkState& s : state_->per_cpu) events += s.events;
+    return Napi::Number::New(info.Env(), static_cast<double>(events));
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) {
@@ -196,12 +255,18 @@ class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
     return out;
   }
 
+  Napi::Value Latency(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!state_->latency) throw Napi::Error::New(env, "NativePerfConsumer: made without recordLatency");
+    return LatencyResult(env, *state_->latency);
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    perf_.Reset();
+    rings_.reset();
     return info.Env().Undefined();
   }
 
-  Napi::ObjectReference perf_;
+  std::shared_ptr<PerfRings> rings_;
   std::unique_ptr<PerfConsumerState> state_;
 };
 

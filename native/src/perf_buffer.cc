@@ -38,6 +38,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <unordered_map>
 
 #include "addon.h"
 
@@ -67,13 +68,46 @@ std::vector<int> OnlineCpus() {
   return cpus;
 }
 
+// shareId -> rings, for native consumers on other threads (PerfBuffer::Shared).
+std::mutex g_shared_mutex;
+std::unordered_map<uint32_t, std::weak_ptr<PerfRings>> g_shared;
+uint32_t g_next_share_id = 1;
+
 }  // namespace
+
+int PerfRings::Consume(PerfConsumerState* state) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!pb_) return -EBADF;
+  target_ = state;
+  int err = perf_buffer__consume(pb_);
+  target_ = nullptr;
+  return err;
+}
+
+void PerfRings::Free() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  perf_buffer__free(pb_);
+  pb_ = nullptr;
+}
+
+bool PerfRings::closed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pb_ == nullptr;
+}
+
+std::shared_ptr<PerfRings> PerfBuffer::Shared(uint32_t id) {
+  std::lock_guard<std::mutex> lock(g_shared_mutex);
+  auto it = g_shared.find(id);
+  std::shared_ptr<PerfRings> rings = it == g_shared.end() ? nullptr : it->second.lock();
+  return rings && !rings->closed() ? rings : nullptr;
+}
 
 Napi::Function PerfBuffer::Define(Napi::Env env) {
   return DefineClass(env, "PerfBuffer",
                      {
                          InstanceAccessor<&PerfBuffer::Rings>("rings"),
                          InstanceAccessor<&PerfBuffer::EpollFd>("epollFd"),
+                         InstanceAccessor<&PerfBuffer::ShareId>("shareId"),
                          InstanceMethod<&PerfBuffer::Close>("close"),
                      });
 }
@@ -119,40 +153,39 @@ PerfBuffer::PerfBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PerfBu
     attr.wakeup_events = static_cast<uint32_t>(wakeup_events ? wakeup_events : 1);
   }
 
-  cpus_ = OnlineCpus();
-  std::vector<int> keys = cpus_;  // the program writes with BPF_F_CURRENT_CPU: key = cpu
-  LIBBPF_OPTS(perf_buffer_raw_opts, raw_opts, .cpu_cnt = static_cast<int>(cpus_.size()), .cpus = cpus_.data(),
+  std::vector<int>& cpus = core_->cpus_;
+  cpus = OnlineCpus();
+  std::vector<int> keys = cpus;  // the program writes with BPF_F_CURRENT_CPU: key = cpu
+  LIBBPF_OPTS(perf_buffer_raw_opts, raw_opts, .cpu_cnt = static_cast<int>(cpus.size()), .cpus = cpus.data(),
               .map_keys = keys.data());
-  pb_ = perf_buffer__new_raw(map_fd, static_cast<size_t>(pages), &attr, DispatchPerfRecord, &target_, &raw_opts);
-  if (!pb_) throw ErrnoError(env, "perf_buffer__new_raw", errno);
+  perf_buffer* pb = perf_buffer__new_raw(map_fd, static_cast<size_t>(pages), &attr, DispatchPerfRecord, &core_->target_, &raw_opts);
+  if (!pb) throw ErrnoError(env, "perf_buffer__new_raw", errno);
+  core_->pb_ = pb;
+  epoll_fd_ = perf_buffer__epoll_fd(pb);
 
   const size_t len = (static_cast<size_t>(pages) + 1) * page;
-  Napi::Array rings = Napi::Array::New(env, cpus_.size());
-  for (size_t i = 0; i < cpus_.size(); i++) {
-    int fd = perf_buffer__buffer_fd(pb_, i);
+  Napi::Array rings = Napi::Array::New(env, cpus.size());
+  for (size_t i = 0; i < cpus.size(); i++) {
+    int fd = perf_buffer__buffer_fd(pb, i);
     void* addr = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     if (addr == MAP_FAILED) {
       int err = errno;
       Free();
-      throw ErrnoError(env, "mmap(perf ring of cpu " + std::to_string(cpus_[i]) + ")", err);
+      throw ErrnoError(env, "mmap(perf ring of cpu " + std::to_string(cpus[i]) + ")", err);
     }
     Napi::Object ring = Napi::Object::New(env);
-    ring.Set("cpu", Napi::Number::New(env, cpus_[i]));
+    ring.Set("cpu", Napi::Number::New(env, cpus[i]));
     ring.Set("fd", Napi::Number::New(env, fd));
     ring.Set("buffer", MappedSharedArrayBuffer(env, addr, len));
     rings[i] = ring;
   }
   rings_ = Napi::Persistent(rings.As<Napi::Object>());
+  std::lock_guard<std::mutex> lock(g_shared_mutex);
+  share_id_ = g_next_share_id++;
+  g_shared[share_id_] = core_;
 }
 
 PerfBuffer::~PerfBuffer() { Free(); }
-
-int PerfBuffer::Consume(PerfConsumerState* state) {
-  target_ = state;
-  int err = perf_buffer__consume(pb_);
-  target_ = nullptr;
-  return err;
-}
 
 // [{ cpu, fd, buffer }]: each ring as an external SharedArrayBuffer
 // (metadata page + data pages). The fds are closed by close(); after it, [].
@@ -163,7 +196,13 @@ Napi::Value PerfBuffer::Rings(const Napi::CallbackInfo& info) {
 // libbpf's epoll fd over every ring's fd (EPOLLIN): readable when a ring
 // was woken up. Closed by close(); usable from any thread until then.
 Napi::Value PerfBuffer::EpollFd(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), pb_ ? perf_buffer__epoll_fd(pb_) : -1);
+  return Napi::Number::New(info.Env(), epoll_fd_);
+}
+
+// A number a native consumer on any thread can be made with
+// (new NativePerfConsumer(shareId, ...)): workers get numbers, not objects.
+Napi::Value PerfBuffer::ShareId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), share_id_);
 }
 
 // perf_buffer__free(): clears the map's entries, disables and closes the
@@ -177,8 +216,10 @@ Napi::Value PerfBuffer::Close(const Napi::CallbackInfo& info) {
 }
 
 void PerfBuffer::Free() {
-  perf_buffer__free(pb_);
-  pb_ = nullptr;
+  core_->Free();
+  epoll_fd_ = -1;
+  std::lock_guard<std::mutex> lock(g_shared_mutex);
+  g_shared.erase(share_id_);
 }
 
 void InitPerfBuffer(Napi::Env env, Napi::Object exports) { exports.Set("PerfBuffer", PerfBuffer::Define(env)); }

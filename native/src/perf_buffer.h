@@ -6,6 +6,9 @@
 #include <linux/perf_event.h>
 #include <napi.h>
 
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace rbb {
@@ -16,32 +19,55 @@ namespace rbb {
 struct PerfConsumerState;
 enum bpf_perf_event_ret DispatchPerfRecord(void* target_slot, int cpu, struct perf_event_header* event);
 
-class PerfBuffer : public Napi::ObjectWrap<PerfBuffer> {
+// libbpf's perf_buffer and what its callback needs, shared between the
+// PerfBuffer that made it (main thread) and the native consumers that read it,
+// which may live on another thread (the pipeline's consumer worker, which gets
+// the PerfBuffer's shareId, not the object). The mutex is held by Consume()
+// and Free(), so close() on one thread never frees the rings under a consume
+// on another; after Free(), Consume() fails with EBADF.
+class PerfRings {
  public:
-  static Napi::Function Define(Napi::Env env);
-  // The PerfBuffer wrapped by `value`, checked by type tag; throws a TypeError otherwise.
-  static PerfBuffer* Unwrap(Napi::Value value);
-
-  explicit PerfBuffer(const Napi::CallbackInfo& info);
-  ~PerfBuffer() override;
-
   // perf_buffer__consume(): every CPU's ring, each up to the data_head it
   // reads, every record to `state`. Returns libbpf's result (0 or -errno).
   int Consume(PerfConsumerState* state);
-  bool closed() const { return pb_ == nullptr; }
+  void Free();
+  bool closed();
   // The CPU of each ring, in ring order; the highest is below cpu_limit().
   const std::vector<int>& cpus() const { return cpus_; }
   int cpu_limit() const { return cpus_.empty() ? 0 : cpus_.back() + 1; }
 
  private:
-  Napi::Value Rings(const Napi::CallbackInfo& info);
-  Napi::Value EpollFd(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-  void Free();
-
+  friend class PerfBuffer;
+  std::mutex mutex_;
   perf_buffer* pb_ = nullptr;
   PerfConsumerState* target_ = nullptr;  // libbpf's ctx is &target_
   std::vector<int> cpus_;
+};
+
+class PerfBuffer : public Napi::ObjectWrap<PerfBuffer> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // The PerfBuffer wrapped by `value`, checked by type tag; throws a TypeError otherwise.
+  static PerfBuffer* Unwrap(Napi::Value value);
+  // The rings of the PerfBuffer whose shareId is `id`, from any thread; null
+  // once that PerfBuffer is closed or collected.
+  static std::shared_ptr<PerfRings> Shared(uint32_t id);
+
+  explicit PerfBuffer(const Napi::CallbackInfo& info);
+  ~PerfBuffer() override;
+
+  const std::shared_ptr<PerfRings>& rings() const { return core_; }
+
+ private:
+  Napi::Value Rings(const Napi::CallbackInfo& info);
+  Napi::Value EpollFd(const Napi::CallbackInfo& info);
+  Napi::Value ShareId(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  void Free();
+
+  std::shared_ptr<PerfRings> core_ = std::make_shared<PerfRings>();
+  uint32_t share_id_ = 0;
+  int epoll_fd_ = -1;
   Napi::ObjectReference rings_;
 };
 

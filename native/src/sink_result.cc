@@ -1,6 +1,7 @@
 #include "sink_result.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace rbb {
 
@@ -45,6 +46,21 @@ Napi::Object SinkResult(Napi::Env env, const SinkState& s) {
   out.Set("expectedSeq", expected_seq);
   out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s.anomalies)));
   if (!s.first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s.first_anomaly));
+  return out;
+}
+
+Napi::Object LatencyResult(Napi::Env env, const LatencySink& l) {
+  Napi::Float64Array counts = Napi::Float64Array::New(env, l.counts().size());
+  std::memcpy(counts.Data(), l.counts().data(), l.counts().size() * sizeof(double));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("counts", counts);
+  out.Set("total", Napi::Number::New(env, static_cast<double>(l.total())));
+  out.Set("min", Napi::Number::New(env, l.total() ? static_cast<double>(l.min()) : 0));
+  out.Set("max", Napi::Number::New(env, static_cast<double>(l.max())));
+  out.Set("seqLowSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_low_sum())));
+  out.Set("seqHighSum", Napi::Number::New(env, static_cast<int32_t>(l.seq_high_sum())));
+  out.Set("wrongLength", Napi::Number::New(env, static_cast<double>(l.wrong_length())));
+  out.Set("lastEventNs", Napi::Number::New(env, static_cast<double>(l.last_event_ns())));
   return out;
 }
 

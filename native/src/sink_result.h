@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include "event_sink.h"
+#include "latency_sink.h"
 
 namespace rbb {
 
@@ -22,5 +23,9 @@ void MergeSink(SinkState* into, const SinkState& from);
 
 // { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
 Napi::Object SinkResult(Napi::Env env, const SinkState& s);
+
+// What a pipeline consumer recorded (src/lib/addon.ts NativeLatency):
+// { counts, total, min, max, seqLowSum, seqHighSum, wrongLength, lastEventNs }
+Napi::Object LatencyResult(Napi::Env env, const LatencySink& l);
 
 }  // namespace rbb

@@ -75,6 +75,18 @@ export function choice<T extends string>(flag: string, allowed: readonly T[]): (
   };
 }
 
+/** A comma-separated list of choices ("view,perf-view"), each given once; an empty or unknown item is refused. */
+export function choiceList<T extends string>(flag: string, allowed: readonly T[]): (value: string) => T[] {
+  return (value) => {
+    const items = value.split(',').map((item) => item.trim());
+    const bad = items.find((item) => !(allowed as readonly string[]).includes(item));
+    if (bad !== undefined) throw new InvalidArgumentError(`${flag} must be one of ${allowed.join(', ')}, or a comma-separated list of them, got '${value}'`);
+    const twice = items.find((item, i) => items.indexOf(item) !== i);
+    if (twice !== undefined) throw new InvalidArgumentError(`${flag} names ${twice} twice, got '${value}'`);
+    return items as T[];
+  };
+}
+
 /**
  * The CPUs this process may run on (its affinity mask, /proc/self/status
  * Cpus_allowed_list, e.g. "0-3,6"): pinning to any other CPU fails in

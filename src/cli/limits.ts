@@ -19,6 +19,9 @@
  * descriptors. limitAdvice() covers what still goes wrong at run time.
  */
 import * as fs from 'node:fs';
+import { onlineCpus } from '../lib/perf-layout.js';
+import { perfRingSizeFor, type RingConfig } from '../shared/config.js';
+import { bufferOf, type ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
 
 /** What a run asks of the process, from its config. */
@@ -27,6 +30,13 @@ export interface Resources {
   threads: number;
   /** Bytes of ring mappings alive at once. */
   mappedBytes: number;
+  /** Descriptors beyond the BPF object's and the threads': the perf buffer's events and epoll fd (perfFds). */
+  fds?: number;
+}
+
+/** The perf buffer's descriptors: one perf event per CPU, and libbpf's epoll fd; none without a perf mode. */
+export function perfFds(modes: readonly string[], cpus = onlineCpus().length): number {
+  return modes.some((m) => m.startsWith('perf-')) ? cpus + 1 : 0;
 }
 
 /**
@@ -36,6 +46,21 @@ export interface Resources {
 export function ringMappingBytes(ringSize: number, modes: readonly string[]): number {
   const natives = modes.filter((m) => m.startsWith('native')).length;
   return (2 * ringSize + 2 * 4096) * (1 + natives);
+}
+
+/**
+ * The perf buffer's mappings: each CPU's ring (metadata page + data, mapped
+ * once) mapped by libbpf (perf_buffer__new_raw) and again for JavaScript,
+ * whatever the modes; none without a perf mode.
+ */
+export function perfMappingBytes(perfRingSize: number, modes: readonly string[], cpus = onlineCpus().length): number {
+  return modes.some((m) => m.startsWith('perf-')) ? 2 * cpus * (perfRingSize + 4096) : 0;
+}
+
+/** Every mapping a run of these modes holds at once (both sessions may be loaded together). */
+export function mappingBytes(config: Pick<RingConfig, 'ringSize' | 'perfRingSize'>, modes: readonly ModeName[]): number {
+  const ring = modes.filter((m) => bufferOf(m) === 'ringbuf');
+  return (ring.length ? ringMappingBytes(config.ringSize, ring) : 0) + perfMappingBytes(perfRingSizeFor(config), modes);
 }
 
 const MIB = 1024 ** 2;
@@ -78,7 +103,7 @@ function addressSpaceInUse(): number {
 export function resourceShortfall(needs: Resources): string | undefined {
   const what = needs.threads ? `${needs.threads} worker thread(s)` : 'the BPF object';
   const fdLimit = softLimit('Max open files');
-  const fds = openFds() + FDS_BASE + FDS_PER_THREAD * needs.threads;
+  const fds = openFds() + FDS_BASE + FDS_PER_THREAD * needs.threads + (needs.fds ?? 0);
   if (fds > fdLimit)
     return `this run (${what}) needs about ${fds} file descriptors, but the limit is ${fdLimit}: raise it with ulimit -n (e.g. ulimit -n 1024)`;
   const asLimit = softLimit('Max address space');

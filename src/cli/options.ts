@@ -12,24 +12,59 @@ import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
 import type { PrefillCommandConfig } from '../commands/prefill.js';
 import type { StressCommandConfig } from '../commands/stress.js';
 import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
-import { POLL_CHOICES, WAKEUP_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
+import { onlineCpus, perfRecordSize, perfRecordsThatFit } from '../lib/perf-layout.js';
+import {
+  MAX_PERF_RING_SIZE,
+  MIN_PERF_RING_SIZE,
+  perfRingSizeFor,
+  POLL_CHOICES,
+  WAKEUP_CHOICES,
+  type PipelineConfig,
+  type PollStrategy,
+  type WakeupMode,
+} from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
-import type { ModeName } from '../shared/types.js';
+import { bufferOf, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { PIPELINE_MODES } from '../consumer/consumer-task.js';
 import { TOUCH_CHOICES, type Touch } from '../shared/event.js';
 import { formatMs, human } from '../shared/units.js';
 import { parseDrainArgs } from './drain-options.js';
-import { allowedCpus, bytes, checkOutputFiles, choice, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
+import { allowedCpus, bytes, checkOutputFiles, choice, choiceList, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 import { parseCommand } from './parse.js';
 
-export const MODE_CHOICES = ['copy', 'view', 'both', 'native', 'native-copy', 'callback', 'all'] as const;
+export const MODE_GROUP_NAMES = ['both', 'ringbuf', 'perfbuf', 'all'] as const;
+export type ModeGroup = (typeof MODE_GROUP_NAMES)[number];
+/** What --mode takes: modes and groups, or a comma-separated list of them ("view,perf-view"). */
+export const MODE_CHOICES = [...RINGBUF_MODES, ...PERFBUF_MODES, ...MODE_GROUP_NAMES] as const;
+export type ModeChoice = ModeName | ModeGroup;
 /**
- * What --mode both / all expand to in the prefill pattern; `all` adds the
- * native references (in place and copying) and the usual Node binding.
+ * What the groups expand to in the prefill pattern: `both` the two
+ * JavaScript readers; `ringbuf` every ring buffer mode (the JavaScript
+ * readers, the native references in place and copying, the usual Node
+ * binding); `perfbuf` every perf buffer mode; `all` both kinds, side by side.
  */
-export const MODE_GROUPS: Record<'both' | 'all', ModeName[]> = { both: ['copy', 'view'], all: ['copy', 'view', 'native', 'native-copy', 'callback'] };
-/** The modes the concurrent pipeline runs (src/consumer/consumer-task.ts), and what `all` means there. */
+export const MODE_GROUPS: Record<ModeGroup, ModeName[]> = {
+  both: ['copy', 'view'],
+  ringbuf: [...RINGBUF_MODES],
+  perfbuf: [...PERFBUF_MODES],
+  all: [...RINGBUF_MODES, ...PERFBUF_MODES],
+};
+/** The modes the concurrent pipeline runs (src/consumer/consumer-task.ts). */
 export const PIPELINE_MODE_CHOICES: readonly ModeName[] = PIPELINE_MODES;
+/** What the groups mean in the pipeline: its modes of each buffer kind. */
+export const PIPELINE_MODE_GROUPS: Record<ModeGroup, ModeName[]> = {
+  both: ['copy', 'view'],
+  ringbuf: PIPELINE_MODES.filter((m) => bufferOf(m) === 'ringbuf'),
+  perfbuf: PIPELINE_MODES.filter((m) => bufferOf(m) === 'perfbuf'),
+  all: [...PIPELINE_MODES],
+};
+
+/** --mode's items, groups expanded (`groups`: the pattern's meaning of them), each mode once, in the order given. */
+export function expandModes(items: readonly ModeChoice[], groups: Record<ModeGroup, ModeName[]> = MODE_GROUPS): ModeName[] {
+  const out: ModeName[] = [];
+  for (const item of items) for (const mode of (MODE_GROUP_NAMES as readonly string[]).includes(item) ? groups[item as ModeGroup] : [item as ModeName]) if (!out.includes(mode)) out.push(mode);
+  return out;
+}
 const PAGE_SIZE = 4096;
 export const cpuCount = os.cpus().length;
 /**
@@ -53,9 +88,10 @@ export type BenchInvocation =
 
 interface RawOptions {
   events: number;
-  mode: (typeof MODE_CHOICES)[number];
+  mode: ModeChoice[];
   eventSize: number;
   ringSize: number;
+  perfRingSize?: number;
   readTimeout: number;
   batch: number;
   touch: Touch;
@@ -75,7 +111,7 @@ interface RawOptions {
 }
 
 /** Flags --stress sets itself, step by step (src/runners/stress.ts): giving one would be silently ignored. */
-const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
+const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'perfRingSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
 /** Flags that only mean something in the concurrent pattern (with --producers); the prefill never waits, so --read-timeout is one. */
 const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress', 'readTimeout'] as const;
 
@@ -85,9 +121,22 @@ export function buildCommand(): Command {
     .description('Measure reading a BPF ring buffer from Node.js: copy vs zero-copy view.')
     .addHelpText('after', '\nOther command:\n  drain [options]  attach to a ring another program fills and report whether Node.js keeps up (bench drain --help)')
     .addOption(new Option('-n, --events <count>', `events per run (k/M suffixes allowed); with --producers and no -n, the pipeline runs for --duration (default ${PIPELINE_DEFAULT_DURATION_MS / 1000}s per run) instead`).argParser(count('-n/--events', 1, 1e12)).default(50_000))
-    .addOption(new Option('--mode <mode>', 'consumer modes: copy, view, both (copy, view), native, native-copy, callback, all (prefill: all five; with --producers: copy, view, native)').argParser(choice('--mode', MODE_CHOICES)).default('both'))
+    .addOption(
+      new Option(
+        '--mode <modes>',
+        'consumer modes, comma-separated: copy, view, native, native-copy, callback (BPF ring buffer), perf-copy, perf-view, perf-native, perf-native-copy (perf buffer), ' +
+          'or the groups both (copy, view), ringbuf, perfbuf (every mode of that buffer), all (both buffers); with --producers: copy, view, native and their perf- twins',
+      )
+        .argParser(choiceList('--mode', MODE_CHOICES))
+        .default(['both'], 'both'),
+    )
     .addOption(new Option('--event-size <bytes>', `whole sample size, header included (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(bytes('--event-size', MIN_EVENT_SIZE, MAX_EVENT_SIZE)).default(128))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (${human(PAGE_SIZE)}..${human(MAX_RING_SIZE)}; K/M/G suffixes)`).argParser(bytes('--ring-size', PAGE_SIZE, MAX_RING_SIZE, true)).default(512 * 1024 ** 2, '512M'))
+    .addOption(
+      new Option('--perf-ring-size <bytes>', `perf buffer modes: each CPU's perf ring, a power of two (${human(MIN_PERF_RING_SIZE)}..${human(MAX_PERF_RING_SIZE)}; default --ring-size over the ${onlineCpus().length} online CPUs)`).argParser(
+        bytes('--perf-ring-size', MIN_PERF_RING_SIZE, MAX_PERF_RING_SIZE, true),
+      ),
+    )
     .addOption(new Option('--read-timeout <time>', 'longest single wait for data: 100ms, 2s (a bare number is ms; 1ms..60s)').argParser(duration('--read-timeout', 1, 60_000, true)).default(100))
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1 = every record, like libbpf); above 1 the JS modes read runs of up to K records (copy: one set() per run)').argParser(count('--batch', 1, 1_000_000)).default(1))
     .addOption(new Option('--touch <level>', 'per-event work of every mode: field (read the 8-byte producer/sequence field) or all (every word after the timestamp)').argParser(choice('--touch', TOUCH_CHOICES)).default('field'))
@@ -112,19 +161,16 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
     const stray = PIPELINE_ONLY.find((name) => explicit(name));
     if (stray) throw new InvalidArgumentError(`--${kebab(stray)} needs --producers N (it applies to the concurrent pipeline only)`);
   }
-  const modes: ModeName[] = raw.mode === 'both' || raw.mode === 'all' ? MODE_GROUPS[raw.mode] : [raw.mode];
-  const perEvent = recordSize(raw.eventSize);
-  const fit = recordsThatFit(raw.ringSize, raw.eventSize);
+  const modes = expandModes(raw.mode, raw.producers === undefined ? MODE_GROUPS : PIPELINE_MODE_GROUPS);
+  const perfRingSize = explicit('perfRingSize') ? raw.perfRingSize : undefined;
+  if (perfRingSize !== undefined && !raw.stress && !modes.some((m) => bufferOf(m) === 'perfbuf'))
+    throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --mode ${raw.mode.join(',')} has none`);
   if (raw.producers === undefined) {
-    if (raw.events > fit)
-      throw new InvalidArgumentError(
-        `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perEvent)} of ring, ` +
-          `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
-      );
-    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup };
+    checkPrefillFits(raw, modes, perfRingSize);
+    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, perfRingSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup };
     return { pattern: 'prefill', config: { run, json: raw.json } };
   }
-  const run = toPipelineConfig(raw, modes, explicit);
+  const run = { ...toPipelineConfig(raw, modes, explicit), perfRingSize };
   if (raw.stress) {
     const { producers, chunk, readTimeoutMs, consumerCpu, producerCpus } = run;
     // toPipelineConfig has checked --duration is there.
@@ -134,6 +180,32 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
   if (raw.histogram !== undefined) checkOutputFiles('--histogram', raw.histogram, histogramTargets(raw.histogram, run.modes));
   const chunkLoweredFrom = run.chunk < raw.chunk ? raw.chunk : undefined;
   return { pattern: 'pipeline', config: { run: { ...run, histogram: raw.histogram !== undefined }, json: raw.json, histogramFile: raw.histogram, chunkLoweredFrom } };
+}
+
+/**
+ * The prefill fills before it drains: -n must fit the ring, and with perf
+ * modes one CPU's perf ring (the filling thread may stay on one CPU the whole
+ * time, so every event can land in one ring).
+ */
+function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingSize: number | undefined): void {
+  if (modes.some((m) => bufferOf(m) === 'ringbuf')) {
+    const fit = recordsThatFit(raw.ringSize, raw.eventSize);
+    if (raw.events > fit)
+      throw new InvalidArgumentError(
+        `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * recordSize(raw.eventSize))} of ring, ` +
+          `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
+      );
+  }
+  if (modes.some((m) => bufferOf(m) === 'perfbuf')) {
+    const perRing = perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize });
+    const fit = perfRecordsThatFit(perRing, raw.eventSize);
+    if (raw.events > fit)
+      throw new InvalidArgumentError(
+        `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perfRecordSize(raw.eventSize))} in one CPU's perf ring (the fill may run on one CPU), ` +
+          `but the perf rings are ${human(perRing)} per CPU (${perfRingSize === undefined ? `by default --ring-size ${human(raw.ringSize)} over ${onlineCpus().length} CPUs` : '--perf-ring-size'}; ` +
+          `at most ${fit} events fit): give --perf-ring-size up to ${human(MAX_PERF_RING_SIZE)}, or lower -n`,
+      );
+  }
 }
 
 function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {
@@ -149,15 +221,18 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
   if (cycled)
     throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
-  if (!raw.stress && !modes.every((m) => PIPELINE_MODE_CHOICES.includes(m)) && raw.mode !== 'all')
-    throw new InvalidArgumentError(`--mode ${raw.mode}: the concurrent pipeline (--producers) measures ${PIPELINE_MODE_CHOICES.join(', ')}, both or all (= ${PIPELINE_MODE_CHOICES.join(', ')})`);
+  const prefillOnly = modes.find((m) => !PIPELINE_MODE_CHOICES.includes(m));
+  if (!raw.stress && prefillOnly)
+    throw new InvalidArgumentError(
+      `--mode ${raw.mode.join(',')}: the concurrent pipeline (--producers) measures ${PIPELINE_MODE_CHOICES.join(', ')} or the groups both, ringbuf, perfbuf and all of them (${prefillOnly} is a prefill mode)`,
+    );
   if (raw.rate !== undefined && raw.rate < producers)
     throw new InvalidArgumentError(`--rate must be at least one event per second per producer (${producers}), got ${raw.rate}`);
   // Shorter lists cycle; a longer one would have CPUs nobody is pinned to.
   if (raw.producerCpus && raw.producerCpus.length > producers)
     throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
   return {
-    modes: raw.mode === 'all' ? [...PIPELINE_MODE_CHOICES] : modes,
+    modes,
     eventSize: raw.eventSize,
     ringSize: raw.ringSize,
     batch: raw.batch,

@@ -9,11 +9,13 @@ import { SWEEP_CSV, SWEEP_JSON } from '../commands/sweep/output.js';
 import { PIPELINE_MODES } from '../consumer/consumer-task.js';
 import { makeDirectory, outputProblem } from '../shared/output-file.js';
 import { MAX_RING_SIZE, recordsThatFit } from '../lib/ring-layout.js';
+import { perfRecordsThatFit } from '../lib/perf-layout.js';
+import { MAX_PERF_RING_SIZE, MIN_PERF_RING_SIZE, perfRingSizeFor } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE, TOUCH_CHOICES, type Touch } from '../shared/event.js';
-import type { ModeName } from '../shared/types.js';
+import { bufferOf, PERFBUF_MODES, type ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
-import { bytes, choice, count } from './arg-parsers.js';
-import { MODE_CHOICES, MODE_GROUPS } from './options.js';
+import { bytes, choiceList, count } from './arg-parsers.js';
+import { expandModes, MODE_CHOICES, type ModeChoice } from './options.js';
 import { parseCommand } from './parse.js';
 
 /**
@@ -68,11 +70,12 @@ export function parseTouches(value: string): Touch[] {
 
 interface RawSweepOptions {
   sizes: number[];
-  modes: (typeof MODE_CHOICES)[number];
+  modes: ModeChoice[];
   producers: number[];
   events?: number;
   bytesPerRun: number;
   ringSize: number;
+  perfRingSize?: number;
   batch: number;
   touch: Touch[];
   runs: number;
@@ -84,11 +87,16 @@ export function buildSweepCommand(): Command {
   return new Command('sweep')
     .description('Measure the consumer modes over a range of event sizes (and producer counts); write JSON and CSV.')
     .addOption(new Option('--sizes <list>', `event sizes: start..end:step and/or comma-separated sizes (${MIN_EVENT_SIZE}..${MAX_EVENT_SIZE})`).argParser(parseSizes).default(parseSizes('16..2048:16'), '16..2048:16'))
-    .addOption(new Option('--modes <mode>', 'consumer modes, as bench --mode').argParser(choice('--modes', MODE_CHOICES)).default('all'))
+    .addOption(new Option('--modes <modes>', 'consumer modes, as bench --mode (comma-separated modes and groups; all: both buffers)').argParser(choiceList('--modes', MODE_CHOICES)).default(['all'], 'all'))
     .addOption(new Option('--producers <list>', `producer counts, e.g. 1,2 (1..${MAX_PRODUCERS}); above 1 runs the concurrent pipeline (bench --producers)`).argParser(parseProducers).default([1], '1'))
     .addOption(new Option('-n, --events <count>', 'events per run at every size (default: --bytes-per-run worth)').argParser(count('-n/--events', 1, 1e12)))
     .addOption(new Option('--bytes-per-run <bytes>', 'ring traffic per run when -n is not given (K/M/G)').argParser(bytes('--bytes-per-run', 4096, MAX_RING_SIZE)).default(64 * 1024 ** 2, '64M'))
     .addOption(new Option('--ring-size <bytes>', `ring size, a power of two (4K..${human(MAX_RING_SIZE)})`).argParser(bytes('--ring-size', 4096, MAX_RING_SIZE, true)).default(256 * 1024 ** 2, '256M'))
+    .addOption(
+      new Option('--perf-ring-size <bytes>', `perf buffer modes: each CPU's perf ring, a power of two (4K..${human(MAX_PERF_RING_SIZE)}; default --ring-size over the online CPUs)`).argParser(
+        bytes('--perf-ring-size', MIN_PERF_RING_SIZE, MAX_PERF_RING_SIZE, true),
+      ),
+    )
     .addOption(new Option('--batch <records>', 'publish the consumer position every K records (1..1,000,000)').argParser(count('--batch', 1, 1_000_000)).default(1))
     .addOption(new Option('--touch <levels>', `per-event work, comma-separated: ${TOUCH_CHOICES.join(', ')}; a point per level (as bench --touch)`).argParser(parseTouches).default(['field'], 'field'))
     .addOption(new Option('--runs <count>', 'measured rounds per size (1..1000)').argParser(count('--runs', 1, 1000)).default(3))
@@ -99,14 +107,17 @@ export function buildSweepCommand(): Command {
 
 /** `explicit(name)`: whether the flag was given on the command line (not its default). */
 export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => boolean = () => false): SweepConfig {
-  const modes: ModeName[] = raw.modes === 'both' || raw.modes === 'all' ? MODE_GROUPS[raw.modes] : [raw.modes];
+  const modes: ModeName[] = expandModes(raw.modes);
+  const perfRingSize = explicit('perfRingSize') ? raw.perfRingSize : undefined;
+  if (perfRingSize !== undefined && !modes.some((m) => bufferOf(m) === 'perfbuf'))
+    throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --modes ${raw.modes.join(',')} has none`);
   if (raw.events !== undefined && explicit('bytesPerRun'))
     throw new InvalidArgumentError('-n/--events and --bytes-per-run both set the events per run: give one of them');
   // Points with more producers run the pipeline, which runs only some modes: refuse a sweep whose points could only fail.
   const pipelined = raw.producers.filter((p) => p > 1);
   if (pipelined.length && !modes.some((m) => (PIPELINE_MODES as readonly ModeName[]).includes(m)))
     throw new InvalidArgumentError(
-      `--modes ${raw.modes} with --producers ${pipelined.join(',')}: points with more than one producer run the concurrent pipeline, which runs ${PIPELINE_MODES.join(', ')} only`,
+      `--modes ${raw.modes.join(',')} with --producers ${pipelined.join(',')}: points with more than one producer run the concurrent pipeline, which runs ${PIPELINE_MODES.join(', ')} only`,
     );
   const config: SweepConfig = {
     sizes: raw.sizes,
@@ -115,6 +126,7 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     events: raw.events,
     bytesPerRun: raw.bytesPerRun,
     ringSize: raw.ringSize,
+    perfRingSize,
     batch: raw.batch,
     touches: raw.touch,
     runs: raw.runs,
@@ -124,12 +136,18 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
   if (raw.producers.includes(1)) {
     // Prefill runs must fit the ring at every size (the kernel keeps the producer
     // less than the ring size ahead, so a ring holds recordsThatFit(), not size / record).
+    const ring = modes.some((m) => bufferOf(m) === 'ringbuf');
+    const perfRing = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor(config) : undefined;
+    const flag = raw.events === undefined ? '--bytes-per-run' : '-n/--events';
     for (const size of raw.sizes) {
       const fit = recordsThatFit(raw.ringSize, size);
       const need = eventsFor(config, size);
-      if (need > fit)
+      if (ring && need > fit)
+        throw new InvalidArgumentError(`${flag}: ${need} events of ${size} B do not fit --ring-size ${human(raw.ringSize)} (at most ${fit}; raise --ring-size)`);
+      // The fill may run on one CPU: -n must fit one CPU's perf ring.
+      if (perfRing !== undefined && need > perfRecordsThatFit(perfRing, size))
         throw new InvalidArgumentError(
-          `${raw.events === undefined ? '--bytes-per-run' : '-n/--events'}: ${need} events of ${size} B do not fit --ring-size ${human(raw.ringSize)} (at most ${fit}; raise --ring-size)`,
+          `${flag}: ${need} events of ${size} B do not fit one CPU's perf ring of ${human(perfRing)} (at most ${perfRecordsThatFit(perfRing, size)}; give --perf-ring-size)`,
         );
     }
   }

@@ -9,13 +9,23 @@
 import * as path from 'node:path';
 import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
 import { LATENCY_CLOCK } from '../runners/pipeline.js';
-import type { PipelineConfig } from '../shared/config.js';
+import { perfRingSizeFor, type PipelineConfig } from '../shared/config.js';
 import type { PipelineModeResult, PipelineRun, Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
-import { MODE_LABELS } from '../shared/types.js';
+import { bufferOf, MODE_LABELS } from '../shared/types.js';
 import { writeOutputFile } from '../shared/output-file.js';
 import { formatMs, formatNs, human } from '../shared/units.js';
-import { workLines } from './run-header.js';
+import { perfWakeupFor } from '../runners/sessions.js';
+import { perfRingsText, ratioLegend, workLines } from './run-header.js';
+
+const hasPerf = (config: PipelineConfig): boolean => config.modes.some((m) => bufferOf(m) === 'perfbuf');
+const hasRing = (config: PipelineConfig): boolean => config.modes.some((m) => bufferOf(m) === 'ringbuf');
+
+/** What --wakeup means for the perf buffer (src/runners/sessions.ts perfWakeupFor), for the header. */
+function perfWakeupText(config: PipelineConfig): string {
+  const w = perfWakeupFor(config.wakeup, perfRingSizeFor(config));
+  return 'events' in w ? `perf wake-up per sample (wakeup_events ${w.events})` : `perf wake-up per ${human(w.bytes)} written to a CPU's ring (watermark)`;
+}
 
 export type PipelineSummary = Summary<PipelineModeResult>;
 
@@ -32,6 +42,7 @@ export function pipelineSettings(config: PipelineConfig): Record<string, unknown
     batch: config.batch,
     event_size: config.eventSize,
     ring_size: config.ringSize,
+    perf_ring_size: hasPerf(config) ? perfRingSizeFor(config) : null,
     producers: config.producers,
     chunk: config.chunk,
     events: config.events ?? null,
@@ -77,10 +88,12 @@ export function formatPipelineText(config: PipelineConfig, summary: PipelineSumm
   const bound = [p.events !== undefined ? `${p.events} events per run` : '', duration].filter(Boolean).join(' or ');
   const pace = p.rate === undefined ? 'flat out' : `paced open-loop at ${p.rate} events/s`;
   const wait = p.poll === 'epoll' ? `epoll (read timeout ${config.readTimeoutMs} ms)` : 'spin';
+  const buffers = [hasRing(p) ? `ring ${human(config.ringSize)}` : '', hasPerf(p) ? perfRingsText(perfRingSizeFor(p)) : ''].filter(Boolean).join(', ');
+  const wakeups = [hasRing(p) ? `wake-up ${p.wakeup}` : '', hasPerf(p) ? perfWakeupText(p) : ''].filter(Boolean).join(', ');
   const lines = [
     `pipeline: ${p.producers} producer(s) × ${p.chunk} events per test run${lowered}, ${bound}, ${pace}; ` +
-      `${config.eventSize} B events, ring ${human(config.ringSize)}, touch ${p.touch}, batch ${p.batch}; consumer waits by ${wait}, wake-up ${p.wakeup}; ` +
-      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved`,
+      `${config.eventSize} B events, ${buffers}, touch ${p.touch}, batch ${p.batch}; consumer waits by ${wait}, ${wakeups}; ` +
+      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved${hasRing(p) && hasPerf(p) ? ' (one buffer kind, then the other)' : ''}`,
     ...workLines(p.touch, p.batch, p.modes),
     `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
   ];
@@ -89,8 +102,9 @@ export function formatPipelineText(config: PipelineConfig, summary: PipelineSumm
   for (const r of results) {
     const mine = runs.filter((run) => run.result.mode === r.mode);
     const failed = mine.filter((run) => run.failures.length).length;
+    const lost = r.lost === undefined ? '' : ` (${r.lost} reported lost by the kernel)`;
     lines.push(
-      `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${r.discards ? `, ${r.discards} discards` : ''} ` +
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${lost}${r.discards ? `, ${r.discards} discards` : ''} ` +
         `in ${r.seconds.toFixed(3)}s (${r.mevents_per_s.toFixed(2)} Mevents/s; produced ${r.produced} at ${(r.produced_per_s / 1e6).toFixed(3)} Mevents/s), checksum=${r.checksum}`,
     );
     const l = r.latency_ns;
@@ -112,15 +126,17 @@ export function formatPipelineText(config: PipelineConfig, summary: PipelineSumm
     const counted = unread ? `; ${unread} events left unread in the ring at the stop, counted` : '';
     lines.push(
       ''.padEnd(width) +
-        (failed ? `integrity: FAILED in ${failed} of ${mine.length} runs (problems below)` : `integrity: verified in all ${mine.length} runs (sequences, drops, checksum${counted})`),
+        (failed
+          ? `integrity: FAILED in ${failed} of ${mine.length} runs (problems below)`
+          : `integrity: verified in all ${mine.length} runs (sequences${bufferOf(r.mode) === 'perfbuf' ? ' per CPU' : ''}, drops${r.lost === undefined ? '' : ', lost records'}, checksum${counted})`),
     );
     for (const run of mine) if (run.result.stall) lines.push(''.padEnd(width) + `wake-ups: STALLED in round ${run.round}: ${run.result.stall}`);
   }
   const ratios = Object.entries(summary?.ratios ?? {});
   if (ratios.length) {
-    const p99 = ratios.some(([key]) => key.endsWith(' p99'));
-    lines.push(`ratios (median of per-round ratios${p99 ? '; "p99": JS p99 latency ÷ native p99, lower is better' : ''}):`);
-    for (const [key, value] of ratios) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
+    lines.push(`ratios (median of per-round ratios; ${ratioLegend(ratios.map(([key]) => key))}):`);
+    const keyWidth = Math.max(19, ...ratios.map(([key]) => key.length + 2));
+    for (const [key, value] of ratios) lines.push(`  ${key.padEnd(keyWidth)}${value.toFixed(3)}`);
   }
   return lines.join('\n');
 }

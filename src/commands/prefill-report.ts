@@ -2,27 +2,45 @@
  * The prefill pattern's report: the seed's one line per mode, the spread over
  * rounds, the ratios between modes; or one JSON object.
  */
-import type { PrefillConfig } from '../shared/config.js';
+import { perfRingSizeFor, type PrefillConfig } from '../shared/config.js';
 import { type Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
-import { MODE_LABELS } from '../shared/types.js';
+import { MODE_LABELS, bufferOf, type ModeName } from '../shared/types.js';
 import { formatSeconds, human } from '../shared/units.js';
-import { workLines } from './run-header.js';
+import { perfRingsText, ratioLegend, workLines } from './run-header.js';
+
+/** The ratios shown on a mode's own line: like for like to native, and a perf mode's to its ring buffer counterpart. */
+const LINE_RATIOS: Partial<Record<ModeName, [string, string][]>> = {
+  copy: [['copy/native', 'native-copy']],
+  view: [['view/native', 'native']],
+  'perf-copy': [
+    ['perf-copy/perf-native-copy', 'perf-native-copy'],
+    ['perf-copy/copy', 'copy'],
+  ],
+  'perf-view': [
+    ['perf-view/perf-native', 'perf-native'],
+    ['perf-view/view', 'view'],
+  ],
+  'perf-native': [['perf-native/native', 'native']],
+  'perf-native-copy': [['perf-native-copy/native-copy', 'native-copy']],
+};
 
 export function formatPrefillText(config: PrefillConfig, summary: Summary): string {
   const lines: string[] = [];
   const commit = config.batch === 1 ? 'consumer position published after every record' : `JS modes read runs of up to ${config.batch} records, one published position per run`;
+  const modes = summary.results.map((r) => r.mode);
+  const ring = modes.some((m) => bufferOf(m) === 'ringbuf') ? `ring ${human(config.ringSize)}` : '';
+  const perf = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) : '';
   lines.push(
-    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
-      `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
+      `mappings pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved${ring && perf ? ' (one buffer kind, then the other)' : ''}`,
   );
   lines.push(...workLines(config.touch, config.batch, summary.results.map((r) => r.mode)));
   const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
   for (const r of summary.results) {
-    const vsNative = r.mode === 'view' ? summary.ratios['view/native'] : r.mode === 'copy' ? summary.ratios['copy/native'] : undefined;
+    const shown = (LINE_RATIOS[r.mode] ?? []).filter(([key]) => summary.ratios[key] !== undefined).map(([key, of]) => `, ${summary.ratios[key].toFixed(2)}x ${of}`);
     lines.push(
-      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}` +
-        (vsNative === undefined ? '' : `, ${vsNative.toFixed(2)}x ${r.mode === 'copy' ? 'native-copy' : 'native'}`),
+      `${(MODE_LABELS[r.mode] + ':').padEnd(width + 1)}${r.events} events in ${formatSeconds(r.seconds)} (${r.mevents_per_s.toFixed(2)} Mevents/s), checksum=${r.checksum}${shown.join('')}`,
     );
     if (r.runs_mevents_per_s.length > 1)
       lines.push(
@@ -34,11 +52,9 @@ export function formatPrefillText(config: PrefillConfig, summary: Summary): stri
   if (viewCopy !== undefined) lines.push(`view/copy speedup: ${viewCopy.toFixed(2)}x (median of per-round ratios)`);
   const shown = Object.entries(summary.ratios).filter(([key]) => key !== 'view/copy');
   if (shown.length) {
-    lines.push(
-      'ratios (median of per-round ratios; copy/native = JS copy ÷ native-copy, view/native = JS view ÷ native in place, ' +
-        'x/callback = JS x ÷ the N-API callback per event):',
-    );
-    for (const [key, value] of shown) lines.push(`  ${key.padEnd(19)}${value.toFixed(3)}`);
+    lines.push(`ratios (median of per-round ratios; ${ratioLegend(shown.map(([key]) => key))}):`);
+    const keyWidth = Math.max(19, ...shown.map(([key]) => key.length + 2));
+    for (const [key, value] of shown) lines.push(`  ${key.padEnd(keyWidth)}${value.toFixed(3)}`);
   }
   return lines.join('\n');
 }
@@ -52,6 +68,7 @@ export function prefillSettings(config: PrefillConfig): Record<string, unknown> 
     batch: config.batch,
     event_size: config.eventSize,
     ring_size: config.ringSize,
+    perf_ring_size: config.modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor(config) : null,
     events: config.events,
     runs: config.runs,
     warmup: config.warmup,

@@ -2,17 +2,31 @@
 import type { PollStrategy } from '../shared/config.js';
 import type { ProducerState } from '../lib/addon.js';
 import type { RingMemory } from '../lib/ring-layout.js';
+import type { PerfRingMemory } from '../lib/perf-layout.js';
 import type { Touch } from '../shared/event.js';
 import type { DrainOutcome, LatencySummary } from '../shared/types.js';
 
-/** The modes the pipeline's consumer worker runs: the JavaScript readers and the native reference. */
-export const PIPELINE_MODES = ['copy', 'view', 'native'] as const;
+/** The modes the pipeline's consumer worker runs: the JavaScript readers and the native reference, of either buffer. */
+export const PIPELINE_MODES = ['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native'] as const;
 export type PipelineMode = (typeof PIPELINE_MODES)[number];
+
+/** What a perf buffer mode's consumer worker reads: the session's PerfBuffer, as numbers and SharedArrayBuffers. */
+export interface PerfTask {
+  /** Every CPU's ring (PerfBuffer.rings), for the JavaScript readers. */
+  rings: PerfRingMemory[];
+  /** libbpf's epoll fd over the rings' fds (PerfBuffer.epollFd): waited on, never closed by the worker. */
+  epollFd: number;
+  /** PerfBuffer.shareId: the native perf consumer reads the same rings through it. */
+  shareId: number;
+}
 
 export interface ConsumerTask {
   mode: PipelineMode;
+  /** With a perf buffer mode: the perf session's unused one-page ring buffer. */
   ring: RingMemory;
   ringFd: number;
+  /** The perf buffer modes' rings. */
+  perf?: PerfTask;
   stateFd: number;
   eventSize: number;
   batch: number;

@@ -8,29 +8,74 @@
  * the counts (src/shared/verify.ts).
  *
  * The native consumers do the same in C++ (native/src/event_sink.h Accept).
+ *
+ * The perf buffer's consumers keep the sequence check per CPU ring (a
+ * producer's events are in order within one CPU's ring, not across rings, and
+ * a producer thread may migrate between CPUs): they switch the sink to that
+ * ring's sequence lane (useLane) whenever the ring changes, and totals()
+ * merges the lanes. The checksum and the event count are the stream's, whatever
+ * the lane: the checksum does not depend on the order of events.
  */
 import { Checksum, EVENT_HEADER_SIZE, fieldA, fieldB, MAX_PRODUCERS, TOUCH_END_WORD, type Touch } from '../shared/event.js';
 
 export class EventSink {
   readonly checksum = new Checksum();
   events = 0;
-  /** Next expected sequence number per producer. */
-  readonly expectedSeq = new Float64Array(MAX_PRODUCERS);
-  /** Events seen per producer. */
-  readonly perProducer = new Float64Array(MAX_PRODUCERS);
+  /** Next expected sequence number per producer (in the current lane: useLane()). */
+  expectedSeq = new Float64Array(MAX_PRODUCERS);
+  /** Events seen per producer (in the current lane). */
+  perProducer = new Float64Array(MAX_PRODUCERS);
   /** Events that arrived out of order, repeated, or from an unknown producer. */
   anomalies = 0;
   firstAnomaly: string | undefined;
   /** touch === 'all', as a field the hot path tests (one predictable branch per event; compared with === true, a pointer compare). */
   private readonly allWords: boolean;
+  /** Per-CPU sequence lanes (perf buffer consumers), indexed by CPU; lane 0 is the one the sink starts with. */
+  private lanes: { expectedSeq: Float64Array<ArrayBuffer>; perProducer: Float64Array<ArrayBuffer> }[] | undefined;
+
+  /** Each producer's next sequence number when the run began. */
+  private readonly startSeq = new Float64Array(MAX_PRODUCERS);
 
   /** startSeq: each producer's next sequence number when the run began (from the program's counters). */
   constructor(
     startSeq?: ArrayLike<number>,
     readonly touch: Touch = 'field',
   ) {
-    if (startSeq) for (let p = 0; p < MAX_PRODUCERS; p++) this.expectedSeq[p] = startSeq[p];
+    if (startSeq) for (let p = 0; p < MAX_PRODUCERS; p++) this.expectedSeq[p] = this.startSeq[p] = startSeq[p];
     this.allWords = touch === 'all';
+  }
+
+  /**
+   * Perf buffer: the events that follow come from CPU `cpu`'s ring; check
+   * their sequences against that ring's lane (made on first use, starting
+   * where the run began). Call it when the ring changes, not per event.
+   */
+  useLane(cpu: number): void {
+    const lanes = (this.lanes ??= [{ expectedSeq: this.expectedSeq, perProducer: this.perProducer }]);
+    let lane = lanes[cpu];
+    if (!lane) lane = lanes[cpu] = { expectedSeq: this.startSeq.slice(), perProducer: new Float64Array(MAX_PRODUCERS) };
+    this.expectedSeq = lane.expectedSeq;
+    this.perProducer = lane.perProducer;
+  }
+
+  /**
+   * Per producer over every lane: events seen, and the sequence number after
+   * the latest one seen (the start where none was). Without lanes, the sink's
+   * own arrays.
+   */
+  totals(): { perProducer: Float64Array<ArrayBuffer>; expectedSeq: Float64Array<ArrayBuffer> } {
+    if (!this.lanes) return { perProducer: this.perProducer, expectedSeq: this.expectedSeq };
+    const perProducer = new Float64Array(MAX_PRODUCERS);
+    const expectedSeq = Float64Array.from(this.startSeq);
+    for (const lane of this.lanes) {
+      if (!lane) continue;
+      for (let p = 0; p < MAX_PRODUCERS; p++) {
+        if (!lane.perProducer[p]) continue;
+        perProducer[p] += lane.perProducer[p];
+        expectedSeq[p] = Math.max(expectedSeq[p], lane.expectedSeq[p]);
+      }
+    }
+    return { perProducer, expectedSeq };
   }
 
   /** One sample at byteOffset (a multiple of 8) of `words` / `bytes`. */

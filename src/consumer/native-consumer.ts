@@ -10,9 +10,10 @@
  *
  * ring_buffer__new() maps the whole ring (page + 2 * size bytes, every page
  * inserted at mmap() time), which must not be timed; so a consumer is made once
- * per ring, by prepare(), and kept. At most one ring's consumers are kept at a
- * time: a ring's mappings hold the BPF map (and its memory) alive, and a sweep
- * opens one ring per size. releaseNativeConsumers() frees them at once.
+ * per ring, by prepare(), and kept. At most one ring's and one perf buffer's
+ * consumers are kept at a time: a ring's mappings hold the BPF map (and its
+ * memory) alive, and a sweep opens one ring per size. releaseNativeConsumers()
+ * frees them at once.
  *
  * libbpf reads the consumer position from the shared consumer page at every
  * ring_buffer__consume() and publishes it after every record, so it takes turns
@@ -40,22 +41,27 @@ export const CUT = -3;
 type AnyNativeConsumer = Pick<NativeConsumer, 'begin' | 'consume' | 'close'> & { result(): NativeDrainResult & { lost?: number } };
 
 interface Kept {
-  /** The ring (RingMemory) or perf buffer (PerfBuffer) the consumers read. */
-  source: object;
+  /** The ring (RingMemory) or perf buffer (PerfBuffer, or its shareId in a worker) the consumers read. */
+  source: object | number;
   eventSize: number;
   consumers: Map<string, AnyNativeConsumer>;
 }
 
-let kept: Kept | undefined;
+/** The kept consumers of one ring and of one perf buffer: a run reading both kinds alternates between them. */
+const kept = new Map<'ring' | 'perf', Kept>();
 
-/** The kept consumer under `key` for `source`, made by make() on first use; a new source releases the old one's. */
-function keptFor<T extends AnyNativeConsumer>(source: object, eventSize: number, key: string, make: () => T): T {
-  if (kept && (kept.source !== source || kept.eventSize < eventSize)) releaseNativeConsumers();
-  kept ??= { source, eventSize, consumers: new Map() };
-  let consumer = kept.consumers.get(key) as T | undefined;
+/** The kept consumer under `key` for `source`, made by make() on first use; a new source of the same kind releases the old one's. */
+function keptFor<T extends AnyNativeConsumer>(kind: 'ring' | 'perf', source: object | number, eventSize: number, key: string, make: () => T): T {
+  let mine = kept.get(kind);
+  if (mine && (mine.source !== source || mine.eventSize < eventSize)) {
+    release(mine);
+    mine = undefined;
+  }
+  if (!mine) kept.set(kind, (mine = { source, eventSize, consumers: new Map() }));
+  let consumer = mine.consumers.get(key) as T | undefined;
   if (!consumer) {
     consumer = make();
-    kept.consumers.set(key, consumer);
+    mine.consumers.set(key, consumer);
   }
   return consumer;
 }
@@ -66,24 +72,38 @@ function keptFor<T extends AnyNativeConsumer>(source: object, eventSize: number,
  * starts — ring_buffer__new() maps the whole ring, tens of ms for 512 MiB.
  */
 export function nativeConsumerFor(ring: RingMemory, ringFd: number, eventSize: number, variant: NativeVariant, touch: Touch, recordLatency = false): NativeConsumer {
-  return keptFor(ring, eventSize, `ring/${variant}/${touch}/${recordLatency}`, () => new (addon().NativeConsumer)(ringFd, eventSize, variant, touch, recordLatency));
+  return keptFor('ring', ring, eventSize, `${variant}/${touch}/${recordLatency}`, () => new (addon().NativeConsumer)(ringFd, eventSize, variant, touch, recordLatency));
 }
 
 /**
  * The perf buffer's native consumer (libbpf's perf_buffer__consume over the
- * rings `perf` owns), made on first use. It reads the same rings as the
- * JavaScript PerfReaders, taking turns through each ring's data_tail.
- * eventSize: the events' own length (raw sizes are padded).
+ * rings `perf` owns; from a worker thread, the PerfBuffer's shareId), made on
+ * first use. It reads the same rings as the JavaScript PerfReaders, taking
+ * turns through each ring's data_tail. eventSize: the events' own length (raw
+ * sizes are padded). recordLatency as nativeConsumerFor's.
  */
-export function nativePerfConsumerFor(perf: PerfBuffer, eventSize: number, variant: 'in-place' | 'copy', touch: Touch): NativePerfConsumer {
-  return keptFor(perf, eventSize, `perf/${variant}/${touch}`, () => new (addon().NativePerfConsumer)(perf, eventSize, variant === 'copy', touch));
+export function nativePerfConsumerFor(perf: PerfBuffer | number, eventSize: number, variant: 'in-place' | 'copy', touch: Touch, recordLatency = false): NativePerfConsumer {
+  return keptFor('perf', perf, eventSize, `${variant}/${touch}/${recordLatency}`, () => new (addon().NativePerfConsumer)(perf, eventSize, variant === 'copy', touch, recordLatency));
+}
+
+function release(mine: Kept): void {
+  for (const consumer of mine.consumers.values()) consumer.close();
+  mine.consumers.clear();
 }
 
 /** Frees every kept native consumer (their mappings, and with them their hold on the ring's map). */
 export function releaseNativeConsumers(): void {
-  if (!kept) return;
-  for (const consumer of kept.consumers.values()) consumer.close();
-  kept = undefined;
+  for (const mine of kept.values()) release(mine);
+  kept.clear();
+}
+
+/** Frees the kept native consumers of one ring or perf buffer (before its session closes). */
+export function releaseNativeConsumersOf(source: object | number): void {
+  for (const [kind, mine] of kept)
+    if (mine.source === source) {
+      release(mine);
+      kept.delete(kind);
+    }
 }
 
 /**
@@ -107,7 +127,12 @@ export function drainNative(consumer: AnyNativeConsumer, startSeq: ArrayLike<num
  * it); at the end the sink takes over the native record, so the pipeline
  * reports and checks it as it does a JavaScript consumer's.
  */
-export function drainNativeWithLatency(consumer: NativeConsumer, sink: LatencySink, startSeq: ArrayLike<number>, idle: IdleHandler): DrainOutcome {
+export function drainNativeWithLatency(
+  consumer: AnyNativeConsumer & Pick<NativeConsumer, 'eventCount' | 'latency'>,
+  sink: LatencySink,
+  startSeq: ArrayLike<number>,
+  idle: IdleHandler,
+): DrainOutcome {
   consumer.begin(startSeq);
   for (;;) {
     const status = consumer.consume();

@@ -230,6 +230,11 @@ export interface PerfBuffer {
   readonly rings: PerfRingMapping[];
   /** An epoll fd over every ring's fd (EPOLLIN on a wake-up), owned by this object: do not close it. */
   readonly epollFd: number;
+  /**
+   * A number a NativePerfConsumer on any thread can be made with, reading these rings (a worker
+   * thread gets numbers, not this object); it no longer works once this PerfBuffer is closed.
+   */
+  readonly shareId: number;
   /** Clears the perf map, closes the events and libbpf's mappings, and lets go of `rings` (then []); JavaScript's mappings stay valid until collected. */
   close(): void;
 }
@@ -238,9 +243,13 @@ export interface PerfBuffer {
 export interface NativePerfConsumer {
   /** Resets checksum and counters; startSeq: each producer's next sequence number. */
   begin(startSeq: ArrayLike<number>): void;
-  /** Drains every CPU's ring up to its data_head; returns EMPTY (the perf buffer has no busy records). */
+  /** Drains every CPU's ring up to its data_head; returns EMPTY (the perf buffer has no busy records), or CUT. */
   consume(): number;
+  /** Events seen since begin(), over every CPU. */
+  eventCount(): number;
   result(): NativePerfDrainResult;
+  /** Only for a consumer made with recordLatency. */
+  latency(): NativeLatency;
   /** Lets go of the PerfBuffer. */
   close(): void;
 }
@@ -249,8 +258,11 @@ export interface Addon {
   /** touch: src/shared/event.ts Touch; recordLatency: the pipeline's latency recording, maxSampleLength then being the event size. */
   NativeConsumer: new (ringFd: number, maxSampleLength: number, variant: NativeVariant, touch: 'field' | 'all', recordLatency?: boolean) => NativeConsumer;
   PerfBuffer: new (perfMapFd: number, options: PerfBufferOptions) => PerfBuffer;
-  /** sampleLength: the events' own length (a sample's raw size is padded); copy: memcpy each sample first; touch as NativeConsumer's. */
-  NativePerfConsumer: new (perf: PerfBuffer, sampleLength: number, copy: boolean, touch: 'field' | 'all') => NativePerfConsumer;
+  /**
+   * perf: the PerfBuffer, or its shareId (from another thread); sampleLength: the events' own length (a sample's raw size is
+   * padded); copy: memcpy each sample first; touch and recordLatency as NativeConsumer's.
+   */
+  NativePerfConsumer: new (perf: PerfBuffer | number, sampleLength: number, copy: boolean, touch: 'field' | 'all', recordLatency?: boolean) => NativePerfConsumer;
   /**
    * Syscall trigger: makes the calling thread producer `producer` (its tid in producer_threads) and
    * writes its payload template from `packet` (buildPacket()). Returns the tid.

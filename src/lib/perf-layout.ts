@@ -33,7 +33,8 @@
  * Records start 8-byte aligned, so the 8-byte header and the u32 raw size never
  * straddle the end of the data area; only a sample's bytes can.
  * All multi-byte fields are little-endian here (x86-64, arm64), as the readers assume.
- */
+ */import * as fs from 'node:fs';
+
 
 /** sizeof(struct perf_event_header) */
 export const PERF_HEADER_SIZE = 8;
@@ -87,6 +88,29 @@ export function perfRecordSize(sampleLength: number): number {
  */
 export function perfRecordsThatFit(dataSize: number, sampleLength: number): number {
   return Math.floor((dataSize - 1) / perfRecordSize(sampleLength));
+}
+
+/**
+ * The online CPUs, as /sys/devices/system/cpu/online lists them ("0-3,5"):
+ * the perf buffer has one ring per online CPU (native/src/perf_buffer.cc reads
+ * the same file, as libbpf does).
+ */
+export function onlineCpus(list = readOnline()): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(',')) {
+    if (!part) continue;
+    const [first, last = first] = part.split('-').map(Number);
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+function readOnline(): string {
+  try {
+    return fs.readFileSync('/sys/devices/system/cpu/online', 'utf8');
+  } catch {
+    return '0';
+  }
 }
 
 /** One CPU's ring: the addon's mapping (PerfBuffer.rings) or a simulated one. */

@@ -16,6 +16,16 @@
  *    `bytes` then view the scratch buffer. They can change at every peek(), so
  *    read them after each peek(), never once before a loop.
  *
+ * And a run at a time (--batch K > 1), as RingReader's peekRun / readRunInto:
+ *  - peekRun() + consumeRun(): up to `batch` samples of the loaded data_head
+ *    snapshot, in place (sample i at runOffsets[i] of `words` / `bytes`,
+ *    runLengths[i] bytes), data_tail published once by consumeRun(). A sample
+ *    that wraps the end of the data area is not contiguous in place: it ends
+ *    the run before it, and is then a run of its own, from the scratch copy;
+ *  - readRunInto(dst): the run's records copied out with one set() (two when
+ *    the run passes the end of the data area), consumed and published; the
+ *    samples at runOffsets[i] of dst. A wrapped sample is contiguous in the copy.
+ *
  * Lengths: a sample's raw size is padded (perf-layout.ts) and its pad bytes
  * are stale ring contents. With `sampleLength` (the producer's fixed event
  * size) peek() and readInto() report min(raw size, sampleLength), so a checksum
@@ -36,9 +46,11 @@
  *       STORE ->data_head             STORE ->data_tail
  *     }
  *  (C) data_head is read with Atomics.load, an acquire load, before any record
- *      it covers; the records are then plain reads. The kernel publishes
- *      data_head only past complete records (perf_output_put_handle() waits for
- *      nested writers), so there is no busy state to check.
+ *      it covers; the records are then plain reads (headers too, unlike the
+ *      ring buffer's, whose every header is an acquire load: here one load
+ *      covers a whole snapshot). The kernel publishes data_head only past
+ *      complete records (perf_output_put_handle() waits for nested writers),
+ *      so there is no busy state to check.
  *  (D) data_tail is published with Atomics.store, sequentially consistent, so
  *      every read of a record is done before the kernel can see its space free
  *      (libbpf uses smp_store_release() here: a release store is enough to
@@ -74,7 +86,10 @@ import {
 export { EMPTY };
 
 export interface PerfReaderOptions {
-  /** Publish data_tail every `batch` records (1 = after each record), and always before reporting EMPTY. */
+  /**
+   * Publish data_tail every `batch` records (1 = after each record), and always before reporting EMPTY;
+   * also the longest run peekRun() / readRunInto() return.
+   */
   batch?: number;
   /** The producer's fixed sample length: reported instead of the padded raw size (never more than it). */
   sampleLength?: number;
@@ -112,6 +127,9 @@ export class PerfReader {
   lostRecords = 0;
   /** Records of other types, skipped. */
   otherRecords = 0;
+  /** After peekRun() / readRunInto(): sample i of the run is at runOffsets[i] of `words` / `bytes` (or of dst), runLengths[i] bytes long. */
+  readonly runOffsets: Int32Array;
+  readonly runLengths: Int32Array;
 
   private readonly mapWords: Int32Array;
   private readonly mapBytes: Uint8Array;
@@ -120,7 +138,8 @@ export class PerfReader {
   private readonly dataStart: number;
   private readonly dataSize: number;
   private readonly mask: number;
-  private readonly batch: number;
+  /** Records per published data_tail, and the longest run. */
+  readonly batch: number;
   private readonly sampleLength: number;
   /** Local tail position as two 32-bit halves (low unsigned), like RingReader's consumer position. */
   private low: number;
@@ -131,6 +150,12 @@ export class PerfReader {
   private recordBytes = 0;
   private uncommitted = 0;
   private scratch: { bytes: Uint8Array; words: Int32Array } | undefined;
+  /** The run walked last: its bytes, where it ends (low half), and the lost and other records in it. */
+  private runBytes = 0;
+  private runEnd = 0;
+  private runLost = 0;
+  private runLostRecords = 0;
+  private runOther = 0;
   private dstBytes: Uint8Array | undefined;
   private dstWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
@@ -146,6 +171,8 @@ export class PerfReader {
     this.mask = dataSize - 1;
     this.batch = Math.max(1, options.batch ?? 1);
     this.sampleLength = options.sampleLength ?? Infinity;
+    this.runOffsets = new Int32Array(this.batch);
+    this.runLengths = new Int32Array(this.batch);
     // Start where the last consumer stopped (libbpf and this reader take turns through data_tail).
     const start = Atomics.load(this.tailWhole, 0);
     this.low = Number(start & 0xffffffffn);
@@ -252,6 +279,165 @@ export class PerfReader {
   }
 
   /**
+   * Up to `batch` samples of the data_head snapshot, in place: sample i at
+   * runOffsets[i] of `words` / `bytes`, runLengths[i] bytes long (a sample
+   * that wraps the end of the data area comes alone, from the scratch copy).
+   * Lost-sample and other records among them are counted when the run is
+   * consumed. Returns the number of samples, or EMPTY (after publishing
+   * data_tail). Call consumeRun() once they are processed.
+   */
+  peekRun(): number {
+    return this.run(true);
+  }
+
+  /** peekRun() without loading data_head again (see peekLoaded()). */
+  peekRunLoaded(): number {
+    return this.run(false);
+  }
+
+  /** Consumes the run peekRun() returned and publishes data_tail: one store per run. */
+  consumeRun(): void {
+    this.endRun();
+    this.commit();
+  }
+
+  /**
+   * Copies a run of up to `batch` samples of the data_head snapshot (as many
+   * whole records as fit in `dst`, headers and lost records included) out of
+   * the ring with one set(), or two when the run passes the end of the data
+   * area, consumes it and publishes data_tail; sample i is then at
+   * runOffsets[i] of `dst`, runLengths[i] bytes long. For a fast copy, `dst`
+   * should start at 0 modulo 8, as records do. Returns the number of samples,
+   * or EMPTY. Throws a RangeError if the first record does not fit in `dst`.
+   */
+  readRunInto(dst: Uint8Array): number {
+    return this.copyRun(dst, true);
+  }
+
+  /** readRunInto() without loading data_head again (see peekLoaded()). */
+  readRunIntoLoaded(dst: Uint8Array): number {
+    return this.copyRun(dst, false);
+  }
+
+  private run(reload: boolean): number {
+    for (;;) {
+      if (!this.loaded(reload)) return this.idle();
+      this.words = this.mapWords;
+      this.bytes = this.mapBytes;
+      const count = this.walk(this.dataSize, true);
+      if (count > 0) return count;
+      this.endRun(); // only lost or other records: consumed, look further
+    }
+  }
+
+  private copyRun(dst: Uint8Array, reload: boolean): number {
+    for (;;) {
+      if (!this.loaded(reload)) return this.idle();
+      const count = this.walk(dst.byteLength, false);
+      if (count > 0) {
+        // The records are plain reads after the acquire load of data_head (C): any copy order is fine.
+        const from = this.low & this.mask;
+        const first = Math.min(this.runBytes, this.dataSize - from);
+        dst.set(this.mapBytes.subarray(this.dataStart + from, this.dataStart + from + first));
+        if (first < this.runBytes) dst.set(this.mapBytes.subarray(this.dataStart, this.dataStart + this.runBytes - first), first);
+      }
+      this.endRun();
+      if (count > 0) {
+        this.commit();
+        return count;
+      }
+    }
+  }
+
+  /** True when records wait between the local tail and data_head, loading data_head (C) if the snapshot is read and `reload`. */
+  private loaded(reload: boolean): boolean {
+    if (this.low !== this.headLow) return true;
+    if (!reload) return false;
+    this.headLow = Atomics.load(this.mapWords, DATA_HEAD_WORD) >>> 0;
+    return this.low !== this.headLow;
+  }
+
+  /**
+   * The record walk behind runs: from the local tail towards the loaded
+   * data_head, up to `batch` samples and at most `byteLimit` bytes of records.
+   * `inPlace`: offsets into the mapping, and a sample that wraps the end of
+   * the data area ends the run before it (or, first, is copied to the scratch
+   * buffer and makes a run of one); otherwise offsets from the run's first
+   * byte (in the caller's copy). Consumes nothing; returns the sample count.
+   */
+  private walk(byteLimit: number, inPlace: boolean): number {
+    const words = this.mapWords;
+    const offsets = this.runOffsets;
+    const lengths = this.runLengths;
+    const dataStart = this.dataStart;
+    const dataSize = this.dataSize;
+    const mask = this.mask;
+    const sampleLength = this.sampleLength;
+    const max = this.batch;
+    const start = this.low;
+    const head = this.headLow;
+    let bytes = 0;
+    let count = 0;
+    this.runLost = this.runLostRecords = this.runOther = 0;
+    while (count < max) {
+      const pos = (start + bytes) >>> 0;
+      if (pos === head) break;
+      const offset = pos & mask;
+      const at = (dataStart + offset) >>> 2;
+      const type = words[at];
+      const size = words[at + 1] >>> RECORD_SIZE_SHIFT;
+      if (size < PERF_HEADER_SIZE || size & 7 || size > MAX_RECORD_SIZE) throw this.corrupt(type, size, bytes);
+      if (bytes + size > byteLimit) {
+        if (bytes > 0) break;
+        throw new RangeError(`readRunInto: a ${size}-byte record does not fit the ${byteLimit}-byte buffer`);
+      }
+      if (type === PERF_RECORD_SAMPLE) {
+        const raw = words[(dataStart + ((offset + SAMPLE_RAW_SIZE_OFFSET) & mask)) >>> 2] >>> 0;
+        if (raw > size - SAMPLE_DATA_OFFSET) throw this.corrupt(type, size, bytes);
+        const length = raw < sampleLength ? raw : sampleLength;
+        const sampleStart = (offset + SAMPLE_DATA_OFFSET) & mask;
+        if (!inPlace) {
+          offsets[count] = bytes + SAMPLE_DATA_OFFSET;
+        } else if (sampleStart + length <= dataSize) {
+          offsets[count] = dataStart + sampleStart;
+        } else {
+          // Not contiguous in place: alone in its run, from the scratch copy.
+          if (count > 0) break;
+          this.copyWrapped(sampleStart, length);
+          offsets[0] = 0;
+          lengths[0] = length;
+          bytes += size;
+          count = 1;
+          break;
+        }
+        lengths[count] = length;
+        count++;
+      } else if (type === PERF_RECORD_LOST) {
+        this.runLost += this.u64At(offset + LOST_COUNT_OFFSET);
+        this.runLostRecords++;
+      } else {
+        this.runOther++;
+      }
+      bytes += size;
+    }
+    this.runBytes = bytes;
+    this.runEnd = (start + bytes) >>> 0;
+    return count;
+  }
+
+  /** Moves the local tail past the run walked last, counting its lost and other records. */
+  private endRun(): void {
+    if (this.runEnd < this.low) this.high++;
+    this.low = this.runEnd;
+    this.runBytes = 0;
+    this.lost += this.runLost;
+    this.lostRecords += this.runLostRecords;
+    this.otherRecords += this.runOther;
+    this.runLost = this.runLostRecords = this.runOther = 0;
+    this.uncommitted++;
+  }
+
+  /**
    * (D): publishes the local tail. Only the low 32 bits change until the
    * position crosses a 4 GiB boundary; then the whole u64 in one store.
    */
@@ -307,8 +493,9 @@ export class PerfReader {
     return this.dstWords;
   }
 
-  private corrupt(type: number, size: number): Error {
-    return new Error(`perf ring of cpu ${this.cpu}: record at position ${this.position} has type ${type} and size ${size}, not a valid record`);
+  /** `ahead`: bytes past the local tail (a run's walk). */
+  private corrupt(type: number, size: number, ahead = 0): Error {
+    return new Error(`perf ring of cpu ${this.cpu}: record at position ${this.position + ahead} has type ${type} and size ${size}, not a valid record`);
   }
 }
 
@@ -330,22 +517,30 @@ export class PerfReader {
  */
 export class PerfBufferReader {
   readonly readers: PerfReader[];
+  /** Records per published data_tail (per ring), and the longest run. */
+  readonly batch: number;
   /** Where the sample peek() last returned is (see PerfReader). */
   words: Int32Array;
   bytes: Uint8Array;
   sampleOffset = 0;
-  /** The CPU of the ring the sample peek() last returned came from. */
+  /** The CPU of the ring the sample peek() (or the run peekRun() / readRunInto()) last returned came from. */
   cpu: number;
+  /** After peekRun() / readRunInto(): that ring's run (see PerfReader); read them after each run. */
+  runOffsets: Int32Array;
+  runLengths: Int32Array;
   /** The ring being drained. It starts at the last, whose snapshot is empty, so the first peek() begins at ring 0. */
   private current: number;
 
   constructor(rings: PerfRingMemory[], options: PerfReaderOptions = {}) {
     if (rings.length === 0) throw new RangeError('PerfBufferReader: no rings');
     this.readers = rings.map((ring) => new PerfReader(ring, options));
+    this.batch = this.readers[0].batch;
     this.current = this.readers.length - 1;
     this.words = this.readers[0].words;
     this.bytes = this.readers[0].bytes;
     this.cpu = this.readers[0].cpu;
+    this.runOffsets = this.readers[0].runOffsets;
+    this.runLengths = this.readers[0].runLengths;
   }
 
   /** Samples the kernel reported lost, over every ring. */
@@ -390,6 +585,46 @@ export class PerfBufferReader {
     reader.copySample(dst, length);
     reader.consume();
     return length;
+  }
+
+  /** A run of one ring's snapshot, in place (PerfReader.peekRun), the rings taken in turn as peek() takes them. */
+  peekRun(): number {
+    let reader = this.readers[this.current];
+    let count = reader.peekRunLoaded();
+    for (let i = 0; count < 0 && i < this.readers.length; i++) {
+      this.current = this.current + 1 === this.readers.length ? 0 : this.current + 1;
+      reader = this.readers[this.current];
+      count = reader.peekRun();
+    }
+    if (count < 0) return EMPTY;
+    this.words = reader.words;
+    this.bytes = reader.bytes;
+    this.tookRun(reader);
+    return count;
+  }
+
+  consumeRun(): void {
+    this.readers[this.current].consumeRun();
+  }
+
+  /** A run of one ring's snapshot, copied into `dst` and consumed (PerfReader.readRunInto). */
+  readRunInto(dst: Uint8Array): number {
+    let reader = this.readers[this.current];
+    let count = reader.readRunIntoLoaded(dst);
+    for (let i = 0; count < 0 && i < this.readers.length; i++) {
+      this.current = this.current + 1 === this.readers.length ? 0 : this.current + 1;
+      reader = this.readers[this.current];
+      count = reader.readRunInto(dst);
+    }
+    if (count < 0) return EMPTY;
+    this.tookRun(reader);
+    return count;
+  }
+
+  private tookRun(reader: PerfReader): void {
+    this.runOffsets = reader.runOffsets;
+    this.runLengths = reader.runLengths;
+    this.cpu = reader.cpu;
   }
 
   /** Publishes every ring's data_tail. */

@@ -20,6 +20,11 @@
  * is in the ring for WIND_DOWN_MS, then the run is cut and the rest counted as
  * unread. A stop before the release is not a failure: the mode simply did not
  * run.
+ *
+ * The perf buffer modes run on a session of their own (BufferSessions, as in
+ * the prefill), each round running one buffer kind's modes, then the other's.
+ * Their drops are also reported by the kernel as lost samples, checked against
+ * the program's drop counters over the session (verifyLost).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -29,14 +34,15 @@ import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
 import { ControlBlock } from '../shared/control.js';
-import { Session } from '../shared/session.js';
-import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
+import type { Session } from '../shared/session.js';
+import type { PipelineConfig } from '../shared/config.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
-import { interleave } from '../shared/stats.js';
+import { interleaveGroups } from '../shared/stats.js';
 import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
 import { Waker } from '../lib/waker.js';
 import type { ModeName } from '../shared/types.js';
-import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
+import { counterDelta, sum, verifyDrain, verifyLost } from '../shared/verify.js';
+import { BufferSessions, modesByBuffer, pipelineSessionOptions } from './sessions.js';
 
 /** How long workers get to start (thread start, addon load, pinning) and report ready. */
 export const STARTUP_TIMEOUT_MS = 15_000;
@@ -55,7 +61,12 @@ export const LATENCY_CLOCK = `consumer clock read once per drained batch (after 
 export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
   const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
   if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline runs ${PIPELINE_MODES.join(', ')} only`);
-  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[config.wakeup] });
+  const sessions = new BufferSessions((buffer) => pipelineSessionOptions(config, buffer));
+  const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
+  // The first run's session is loaded before any thread starts (a limit too low shows as the load's own error).
+  sessions.forMode(rounds[0][0]);
+  // Per perf session: drops whose lost records the kernel has not written yet (verifyLost).
+  const pendingLost = new Map<Session, number>();
   const pool = new Piscina<ProducerTask, ProducerReport>({
     filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
     minThreads: config.producers,
@@ -70,11 +81,10 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
   poolFailure.catch(() => {});
   try {
     const runs: PipelineRun[] = [];
-    const rounds = interleave(config.modes, config.warmup + config.runs);
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop);
+        const run = await runMode(sessions.forMode(mode), pool, poolFailure, config, mode as PipelineMode, stop, pendingLost);
         if (!run) return runs; // stopped before it started
         const counted = { round, warmup: round < config.warmup, ...run };
         runs.push(counted);
@@ -94,7 +104,7 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     // A pool whose threads failed to start rejects destroy() with that same
     // error: it must not replace the run's own outcome.
     await pool.destroy().catch(() => {});
-    session.close();
+    sessions.close();
   }
 }
 
@@ -111,6 +121,7 @@ async function runMode(
   config: PipelineConfig,
   mode: PipelineMode,
   stop: StopSignal,
+  pendingLost: Map<Session, number>,
 ): Promise<Omit<PipelineRun, 'round' | 'warmup'> | undefined> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
@@ -131,6 +142,7 @@ async function runMode(
     mode,
     ring: session.ring,
     ringFd: session.object.ringFd,
+    perf: session.perf ? { rings: session.perfRings, epollFd: session.perf.epollFd, shareId: session.perf.shareId } : undefined,
     stateFd: session.object.stateFd,
     eventSize: config.eventSize,
     batch: config.batch,
@@ -185,7 +197,7 @@ async function runMode(
       return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
     });
     if (!report) throw new Error(`consumer (${mode}) reported nothing although the run was released`);
-    return assemble(session, config, mode, Number(startNs), before, producers, report);
+    return assemble(session, config, mode, Number(startNs), before, producers, report, pendingLost);
   } catch (err) {
     control.fail();
     await consumer.terminate();
@@ -225,11 +237,17 @@ function assemble(
   before: ReturnType<Session['readState']>,
   producers: ProducerReport[],
   report: ConsumerReport,
+  pendingLost: Map<Session, number>,
 ): Omit<PipelineRun, 'round' | 'warmup'> {
   const after = session.readState();
   const delta = counterDelta(before, after);
   const { outcome } = report;
   const failures = verifyDrain(outcome, delta, after, report.unread);
+  if (outcome.lost !== undefined) {
+    const lost = verifyLost(outcome.lost, sum(delta.drops), pendingLost.get(session) ?? 0);
+    failures.push(...lost.failures);
+    pendingLost.set(session, lost.pending);
+  }
   if (report.stoppedEarly) failures.push(`consumer stopped early: ${report.stoppedEarly}`);
   if (report.wrongLength) failures.push(`${report.wrongLength} events had a length other than --event-size ${config.eventSize}`);
   if (outcome.checksum !== report.expectedChecksum)
@@ -267,6 +285,7 @@ function assemble(
       latency_clock: LATENCY_CLOCK,
       stall: report.stall ?? null,
       unread: report.unread,
+      ...(outcome.lost === undefined ? {} : { lost: outcome.lost }),
     },
   };
 }

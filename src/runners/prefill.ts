@@ -2,20 +2,31 @@
  * The prefill pattern (the seed benchmark's): one BPF_PROG_TEST_RUN fills the
  * ring with -n events, then one consumer mode drains it while the clock runs.
  * Rounds repeat fill + drain for every mode, interleaved, on the same loaded
- * program and mapping, so drift hits all modes alike.
+ * program and mapping, so drift hits all modes alike. The perf buffer modes
+ * read a session of their own (a Session has one buffer kind), loaded with
+ * the same options; each round runs one kind's modes, then the other's
+ * (interleaveGroups).
+ *
+ * The fill runs on this thread, which is not pinned: the scheduler may move
+ * it to another CPU during a long test run, and the perf buffer's events then
+ * land in more than one CPU's ring. The perf modes check sequences per ring
+ * and merge (EventSink.useLane, the native perf consumer's per-CPU sinks), so
+ * that is verified, not assumed away; the CLI makes sure -n fits one CPU's ring.
  */
 import { CONSUMER_MODES, type DrainContext } from '../consumer/modes.js';
 import { releaseNativeConsumers } from '../consumer/native-consumer.js';
+import { PerfBufferReader } from '../lib/perf-reader.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
-import { Session } from '../shared/session.js';
-import { interleave } from '../shared/stats.js';
+import type { Session } from '../shared/session.js';
+import { interleaveGroups } from '../shared/stats.js';
 import type { PrefillConfig } from '../shared/config.js';
 import type { PrefillRun } from '../shared/results.js';
 import { NEVER_STOP, runInterruptibly, type StopSignal } from '../shared/stop.js';
 import type { DrainOutcome } from '../shared/types.js';
 import type { ModeName } from '../shared/types.js';
-import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
+import { counterDelta, sum, verifyDrain, verifyLost } from '../shared/verify.js';
+import { BufferSessions, modesByBuffer, ringSessionOptions } from './sessions.js';
 
 /**
  * Runs every round and calls onRun after each drain; returns all runs,
@@ -26,15 +37,15 @@ import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
  * drainCut, so the completed runs are reported in time whatever the backlog.
  */
 export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
-  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize });
+  const sessions = new BufferSessions((buffer) => ringSessionOptions(config, buffer));
   try {
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
-    const rounds = interleave(config.modes, config.warmup + config.runs);
+    const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const run = prefillOnce(session, packet, config, mode, round, stop);
+        const run = prefillOnce(sessions.forMode(mode), packet, config, mode, round, stop);
         runs.push(run);
         onRun(run);
       }
@@ -42,7 +53,7 @@ export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP,
     return runs;
   } finally {
     releaseNativeConsumers();
-    session.close();
+    sessions.close();
   }
 }
 
@@ -78,6 +89,9 @@ function prefillOnce(
     touch: config.touch,
     startSeq: before.nextSeq,
     idle: doneWhenEmpty,
+    // The same for the perf buffer's rings (data_tail), and the native perf consumer's PerfBuffer.
+    perfReader: session.perf ? new PerfBufferReader(session.perfRings, { batch: config.batch, sampleLength: config.eventSize }) : undefined,
+    perf: session.perf,
   };
   CONSUMER_MODES[mode].prepare?.(ctx);
   let outcome: DrainOutcome | undefined;
@@ -96,6 +110,8 @@ function prefillOnce(
   const failures = verifyDrain(outcome, delta, after);
   const drops = sum(delta.drops);
   if (drops > 0) failures.push(`${drops} events dropped while filling: the ring was too small for -n`);
+  // Nothing is dropped in a prefill that fits, so nothing may be reported lost either.
+  if (outcome.lost !== undefined) failures.push(...verifyLost(outcome.lost, drops).failures);
   return {
     round,
     warmup: round < config.warmup,
@@ -112,6 +128,7 @@ function prefillOnce(
       mevents_per_s: outcome.events / seconds / 1e6,
       checksum: outcome.checksum,
       latency_ns: null,
+      ...(outcome.lost === undefined ? {} : { lost: outcome.lost }),
     },
   };
 }

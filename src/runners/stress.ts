@@ -2,17 +2,21 @@
  * Stress mode (--stress --duration D --producers N): for D, run short steps
  * one after another, each on a freshly loaded program and ring, cycling
  *   event sizes   16 B .. 3072 B, odd sizes included (partial checksum words)
- *   modes         copy, view and native in the pipeline; all five (native, native-copy
- *                 and callback too) in prefill steps
+ *   modes         copy, view, native and their perf buffer twins (perf-copy, perf-view,
+ *                 perf-native) in the pipeline; all nine in prefill steps (both buffers,
+ *                 native-copy, perf-native-copy and callback too)
  *   touch         field and all (the per-event work)
  *   wake-ups      adaptive, none, force; waiting by epoll, sometimes spin
- *   rings         16 KiB (overflow guaranteed) .. 64 MiB
+ *   rings         16 KiB (overflow guaranteed) .. 64 MiB; the perf buffer's rings
+ *                 get the same size per CPU
  *   batches       1, 8, 64 records per published position
  *   pacing        flat out, or a paced rate that leaves the consumer idle (its waits watched)
  * and verify every step exactly as a normal run does: sequences, drops against
  * the program's counters, checksums, the epoll stall watchdog. Between steps a
  * full GC unmaps the closed rings; the status line shows RSS and how many ring
- * mappings are alive, and the run fails if any survives the final GC.
+ * mappings (ring buffer and perf rings) are alive, and the run fails if any
+ * survives the final GC. A perf step's drops must also agree with the kernel's
+ * lost-sample records (verifyLost, in the runners).
  *
  * Every `statusEveryMs` a status line; at the end a summary: events consumed,
  * dropped, produced, failures. Any failure (or a step that throws) makes the
@@ -22,9 +26,10 @@ import * as fs from 'node:fs';
 import type { PipelineConfig, PollStrategy, StressConfig, WakeupMode } from '../shared/config.js';
 import { collectGarbage } from '../shared/gc.js';
 import { recordsThatFit } from '../lib/ring-layout.js';
+import { perfRecordsThatFit } from '../lib/perf-layout.js';
 import { checksumDisagreement } from '../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
-import type { ModeName } from '../shared/types.js';
+import { PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { formatClock, human } from '../shared/units.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
@@ -36,8 +41,8 @@ const RINGS = [16 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2] as const;
 export const STRESS_MAX_RING = Math.max(...RINGS);
 const BATCHES = [1, 8, 64] as const;
 const WAKEUPS: readonly WakeupMode[] = ['adaptive', 'none', 'force'];
-const PREFILL_MODES: ModeName[] = ['copy', 'view', 'native', 'native-copy', 'callback'];
-/** Every PREFILL_EVERY-th step is a prefill (all five modes, identical events, checksums compared). */
+const PREFILL_MODES: ModeName[] = [...RINGBUF_MODES, ...PERFBUF_MODES];
+/** Every PREFILL_EVERY-th step is a prefill (all nine modes, identical events, checksums compared across both buffers). */
 const PREFILL_EVERY = 7;
 
 export interface StressStep {
@@ -106,9 +111,13 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
   let consumed = 0;
   try {
     if (step.pattern === 'prefill') {
-      const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize));
+      // The fill may run on one CPU: it must fit one CPU's perf ring too.
+      const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize), perfRecordsThatFit(step.ringSize, step.eventSize));
       // A drain a stop cut short measured nothing and is left out of the accounting.
-      const runs = runPrefill({ events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, batch: step.batch, touch: step.touch, runs: 1, warmup: 0 }, stop).filter((r) => !r.drainCut);
+      const runs = runPrefill(
+        { events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, perfRingSize: step.ringSize, batch: step.batch, touch: step.touch, runs: 1, warmup: 0 },
+        stop,
+      ).filter((r) => !r.drainCut);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -128,6 +137,7 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
         modes: step.modes,
         eventSize: step.eventSize,
         ringSize: step.ringSize,
+        perfRingSize: step.ringSize,
         batch: step.batch,
         touch: step.touch,
         runs: 1,
@@ -159,9 +169,16 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
   totals.bySize.set(step.eventSize, size);
 }
 
-/** Ring mappings alive in this process (two per open or not-yet-collected ring). */
+/**
+ * Ring mappings alive in this process: the ring buffer's (two per open or
+ * not-yet-collected ring) and the perf buffer's (one per CPU ring, libbpf's
+ * and JavaScript's), as /proc/self/maps names them.
+ */
 export function ringMappings(): number {
-  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('anon_inode:bpf-map')).length;
+  return fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('anon_inode:bpf-map') || l.includes('[perf_event]')).length;
 }
 
 /**

@@ -3,6 +3,7 @@
  * (src/runners) take these configs and a StopSignal; the CLI (src/cli) builds
  * them from flags, sweep and stress build them from their own plans.
  */
+import { onlineCpus } from '../lib/perf-layout.js';
 import type { Touch } from './event.js';
 import type { ModeName } from './types.js';
 
@@ -26,6 +27,28 @@ export interface RingConfig {
   batch: number;
   /** How much of each sample every consumer reads (src/shared/event.ts Touch). */
   touch: Touch;
+  /**
+   * The perf buffer modes: each CPU's perf ring (its data area) in bytes, a
+   * power of two and a multiple of the page size. Default: perfRingSizeFor().
+   */
+  perfRingSize?: number;
+}
+
+/** Smallest and largest --perf-ring-size: a page, and what one ring's SharedArrayBuffer (metadata page + data) allows with room to spare. */
+export const MIN_PERF_RING_SIZE = 4096;
+export const MAX_PERF_RING_SIZE = 1024 ** 3;
+
+/**
+ * Each CPU's perf ring: --perf-ring-size, or by default as much memory in all
+ * as the ring buffer's (--ring-size over the online CPUs, rounded down to a
+ * power of two, at least a page). The perf buffer has a ring per CPU, so
+ * giving each CPU --ring-size would multiply the memory by the CPU count (64
+ * GiB on a 128-CPU machine with the default 512 MiB).
+ */
+export function perfRingSizeFor(config: Pick<RingConfig, 'ringSize' | 'perfRingSize'>, cpus = onlineCpus().length): number {
+  if (config.perfRingSize !== undefined) return config.perfRingSize;
+  const share = Math.floor(config.ringSize / Math.max(1, cpus));
+  return Math.max(MIN_PERF_RING_SIZE, 2 ** Math.floor(Math.log2(Math.max(1, share))));
 }
 
 /** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */

@@ -8,17 +8,17 @@
  *  - CAP_NET_ADMIN: a tc (SCHED_CLS) program is a "net admin" program type
  *    (kernel/bpf/syscall.c, bpf_prog_load: is_net_admin_prog_type() &&
  *    !bpf_token_capable(token, CAP_NET_ADMIN) -> -EPERM);
- *  - not CAP_PERFMON: it only relaxes the verifier for pointer leaks and
- *    tracing helpers, which the program does not use; CAP_BPF + CAP_NET_ADMIN
- *    alone load and run it;
+ *  - CAP_PERFMON only for the perf buffer modes (perf_event_open() of a
+ *    per-CPU event: EACCES without it, unless kernel.perf_event_paranoid <= 0)
+ *    and for programs at a tracing hook; the ring buffer's modes with the tc
+ *    program do not need it: CAP_BPF + CAP_NET_ADMIN alone load and run them;
  *  - or CAP_SYS_ADMIN, which implies all of the above.
+ * Which a run needs, by buffer and trigger: src/lib/capabilities.ts.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-
-const CAP_NET_ADMIN = 12;
-const CAP_SYS_ADMIN = 21;
-const CAP_BPF = 39;
+import type { BufferKind, Trigger } from '../lib/addon.js';
+import { missingCapabilities, type CapabilityNeed } from '../lib/capabilities.js';
 
 export function effectiveCapabilities(): bigint {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
@@ -26,22 +26,43 @@ export function effectiveCapabilities(): bigint {
   return m ? BigInt('0x' + m[1]) : 0n;
 }
 
-function has(caps: bigint, cap: number): boolean {
-  return ((caps >> BigInt(cap)) & 1n) === 1n;
+/** What a run loads: the buffer kinds its modes read (default: the ring buffer alone) and its trigger. */
+export interface PrivilegeNeeds {
+  buffers?: readonly BufferKind[];
+  trigger?: Trigger;
 }
 
-/** Why this process cannot load the benchmark, or undefined if it can. */
-export function missingPrivileges(): string | undefined {
+/**
+ * Why this process cannot load what the run needs, or undefined if it can:
+ * one line naming exactly the missing capabilities, each with what needs it.
+ */
+export function missingPrivileges(needs: PrivilegeNeeds = {}): string | undefined {
   const caps = effectiveCapabilities();
-  if (has(caps, CAP_SYS_ADMIN)) return undefined;
-  if (has(caps, CAP_BPF) && has(caps, CAP_NET_ADMIN)) return undefined;
-  const lacking = [has(caps, CAP_BPF) ? '' : 'CAP_BPF', has(caps, CAP_NET_ADMIN) ? '' : 'CAP_NET_ADMIN'].filter(Boolean);
-  return `loading the BPF program needs privileges this process lacks (${lacking.join(', ')}): ${PRIVILEGE_ADVICE}`;
+  const missing = new Map<string, CapabilityNeed>();
+  for (const buffer of needs.buffers?.length ? needs.buffers : ['ringbuf' as const])
+    for (const need of missingCapabilities({ buffer, trigger: needs.trigger }, caps)) {
+      const seen = missing.get(need.name);
+      if (!seen) missing.set(need.name, need);
+      else if (!seen.why.includes(need.why)) missing.set(need.name, { ...seen, why: `${seen.why} and ${need.why}` });
+    }
+  if (missing.size === 0) return undefined;
+  const lacking = [...missing.values()].map((n) => `${n.name} for ${n.why}`).join(', ');
+  return `loading the BPF program needs privileges this process lacks (${lacking}): ${privilegeAdvice(needs)}`;
 }
 
 export const PRIVILEGE_ADVICE =
-  'run as root (sudo), or grant CAP_BPF + CAP_NET_ADMIN (tc programs need CAP_NET_ADMIN; CAP_PERFMON is not needed), ' +
+  'run as root (sudo), or grant CAP_BPF + CAP_NET_ADMIN (tc programs need CAP_NET_ADMIN; CAP_PERFMON is not needed for the ring buffer modes), ' +
   "e.g. sudo setcap cap_bpf,cap_net_admin+ep \"$(command -v node)\"";
+
+/** The advice for these needs: PRIVILEGE_ADVICE, or the capabilities they need when that is more (the perf buffer, a tracing hook). */
+export function privilegeAdvice(needs: PrivilegeNeeds = {}): string {
+  const names = new Set<string>();
+  for (const buffer of needs.buffers?.length ? needs.buffers : ['ringbuf' as const])
+    for (const need of missingCapabilities({ buffer, trigger: needs.trigger }, 0n)) names.add(need.name);
+  if (!names.has('CAP_PERFMON') && names.has('CAP_NET_ADMIN')) return PRIVILEGE_ADVICE;
+  const list = [...names];
+  return `run as root (sudo), or grant ${list.join(' + ')}, e.g. sudo setcap ${list.map((n) => n.toLowerCase()).join(',')}+ep "$(command -v node)"`;
+}
 
 /** [major, minor] of a kernel release string such as "6.18.44-foo" or "5.4.0-150-generic". */
 export function kernelVersion(release = os.release()): [number, number] {
@@ -57,6 +78,15 @@ function atLeast([major, minor]: [number, number], wantMajor: number, wantMinor:
 export function kernelTooOld(release = os.release()): string | undefined {
   if (atLeast(kernelVersion(release), 5, 8)) return undefined;
   return `this kernel (${release}) is too old: the BPF ring buffer needs Linux 5.8 or later`;
+}
+
+/** kernel.perf_event_paranoid, as /proc/sys/kernel/perf_event_paranoid says it, or "unknown". */
+export function perfEventParanoid(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The soft RLIMIT_MEMLOCK of this process, as /proc/self/limits shows it ("8388608", "unlimited"). */
@@ -80,6 +110,13 @@ export function memlockLimit(): string {
  * the fix is the limit, not more capabilities.
  */
 export function loadFailureAdvice(err: { code?: string; message?: string }, release = os.release()): string | undefined {
+  // perf_event_open() of the perf buffer's per-CPU events says EACCES, not EPERM, when it is not allowed.
+  if (err.code === 'EACCES' && /perf_buffer|perf_event/.test(err.message ?? ''))
+    return (
+      missingPrivileges({ buffers: ['perfbuf'] }) ??
+      `the perf buffer's per-CPU perf events were refused (perf_event_open: EACCES): they need CAP_PERFMON (or CAP_SYS_ADMIN), or kernel.perf_event_paranoid <= 0 (now ${perfEventParanoid()}); ` +
+        'if this process has CAP_PERFMON, a security module (SELinux, AppArmor, lockdown) may deny perf_event_open()'
+    );
   if (err.code === 'EPERM') {
     const missing = missingPrivileges();
     if (missing) return missing;

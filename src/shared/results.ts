@@ -23,6 +23,8 @@ export interface ModeResult {
   mevents_per_s: number;
   checksum: string;
   latency_ns: LatencySummary | null;
+  /** Perf buffer modes: samples the kernel reported lost (PERF_RECORD_LOST), each also one of `drops`. */
+  lost?: number;
 }
 
 /** One measured run of one mode in one round; warm-up rounds come first and are not summarized. */
@@ -96,7 +98,10 @@ export interface Summary<R extends ModeResult = ModeResult> {
  * `view/native` compares the two in-place readers, `copy/native` the two
  * copying ones (JS copy ÷ native-copy, libbpf plus a memcpy per record);
  * `view/callback` and `copy/callback` what this reader gains over the usual
- * Node binding (a JavaScript callback per event through N-API).
+ * Node binding (a JavaScript callback per event through N-API). For the perf
+ * buffer: each perf mode ÷ its ring buffer counterpart (`perf-view/view`, ...:
+ * the same reading and per-event work from the other buffer), and the
+ * JavaScript perf readers ÷ libbpf's perf_buffer__consume, like for like.
  */
 export const RATIOS: Record<string, [ModeName, ModeName]> = {
   'view/copy': ['view', 'copy'],
@@ -105,16 +110,30 @@ export const RATIOS: Record<string, [ModeName, ModeName]> = {
   'native-copy/native': ['native-copy', 'native'],
   'view/callback': ['view', 'callback'],
   'copy/callback': ['copy', 'callback'],
+  'perf-copy/copy': ['perf-copy', 'copy'],
+  'perf-view/view': ['perf-view', 'view'],
+  'perf-native/native': ['perf-native', 'native'],
+  'perf-native-copy/native-copy': ['perf-native-copy', 'native-copy'],
+  'perf-view/perf-copy': ['perf-view', 'perf-copy'],
+  'perf-view/perf-native': ['perf-view', 'perf-native'],
+  'perf-copy/perf-native-copy': ['perf-copy', 'perf-native-copy'],
+  'perf-native-copy/perf-native': ['perf-native-copy', 'perf-native'],
 };
 
 /**
  * Latency ratios in the pipeline, each the median of per-round ratios of p99
  * latency (lower is better): a JavaScript consumer's p99 ÷ the native one's,
- * under the same paced load.
+ * under the same paced load, on either buffer; and each perf buffer mode's ÷
+ * its ring buffer counterpart's.
  */
 export const P99_RATIOS: Record<string, [ModeName, ModeName]> = {
   'view/native p99': ['view', 'native'],
   'copy/native p99': ['copy', 'native'],
+  'perf-view/perf-native p99': ['perf-view', 'perf-native'],
+  'perf-copy/perf-native p99': ['perf-copy', 'perf-native'],
+  'perf-copy/copy p99': ['perf-copy', 'copy'],
+  'perf-view/view p99': ['perf-view', 'view'],
+  'perf-native/native p99': ['perf-native', 'native'],
 };
 
 /**

@@ -34,3 +34,23 @@ export function interleave<T>(modes: readonly T[], rounds: number): T[][] {
   for (let r = 0; r < rounds; r++) order.push(modes.map((_, i) => modes[(i + r) % modes.length]));
   return order;
 }
+
+/**
+ * interleave() for modes in groups that should run back to back (the modes of
+ * one buffer kind, read from one loaded session): each round runs every mode
+ * once, each group's modes rotating among themselves as interleave() rotates
+ * them, and the groups' order alternating from round to round, so the group
+ * that ends a round starts the next (a session that must be swapped for the
+ * other is swapped once per round). One group gives interleave()'s order.
+ */
+export function interleaveGroups<T>(groups: readonly (readonly T[])[], rounds: number): T[][] {
+  const present = groups.filter((g) => g.length > 0);
+  if (present.length === 0) return interleave([], rounds);
+  const rotated = present.map((g) => interleave(g, rounds));
+  const order: T[][] = [];
+  for (let r = 0; r < rounds; r++) {
+    const groupOrder = r % 2 === 0 ? rotated : [...rotated].reverse();
+    order.push(groupOrder.flatMap((g) => g[r]));
+  }
+  return order;
+}

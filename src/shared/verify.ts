@@ -63,3 +63,26 @@ export function verifyDrain(outcome: DrainOutcome, delta: CounterDelta, after: P
   }
   return failures;
 }
+
+/**
+ * Perf buffer: the kernel's PERF_RECORD_LOST counts against the program's
+ * drops. Every sample the kernel could not write is a failed
+ * bpf_perf_event_output() the program counted as a drop, but the kernel
+ * writes the lost record only with the next sample that fits in that CPU's
+ * ring (kernel/events/ring_buffer.c, __perf_output_begin()), which may come in
+ * a later run of the same session, or never. So, per session, the lost counts
+ * read never pass the drops: lost <= drops + pending, where `pending` is the
+ * drops of earlier runs not yet reported; what is left is pending for the
+ * next run. Equality holds once the kernel has written every lost record.
+ */
+export function verifyLost(lost: number, drops: number, pending = 0): { failures: string[]; pending: number } {
+  if (lost <= drops + pending) return { failures: [], pending: drops + pending - lost };
+  return {
+    failures: [
+      `the kernel reported ${lost} lost samples (PERF_RECORD_LOST), but the program counted ${drops} drops in this run` +
+        (pending ? ` and ${pending} earlier ones not yet reported` : '') +
+        ': samples were lost that the program did not count',
+    ],
+    pending: 0,
+  };
+}

@@ -15,7 +15,7 @@ export interface ChartOptions {
   height: number;
 }
 
-const MODE_ORDER = ['copy', 'view', 'native', 'native-copy', 'callback'];
+const MODE_ORDER = ['copy', 'view', 'native', 'native-copy', 'callback', 'perf-copy', 'perf-view', 'perf-native', 'perf-native-copy'];
 
 /**
  * A point's series: the mode, plus "xP" when several producer counts are
@@ -54,20 +54,35 @@ export function throughputSpec(points: readonly ThroughputPoint[], o: ChartOptio
 }
 
 export function ratioSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
-  const withRatio = points.filter((p) => p.ratio_to_native !== undefined);
+  return ratioChart(
+    points,
+    'ratio_to_native',
+    'JavaScript ÷ native, like for like (view ÷ native in place, copy ÷ native-copy; perf-view, perf-copy ÷ libbpf perf_buffer)',
+    'ratio to native (median of per-round ratios)',
+    o,
+  );
+}
+
+/** Each perf buffer mode ÷ its ring buffer counterpart (the same reading from the other buffer). */
+export function perfRatioSpec(points: readonly ThroughputPoint[], o: ChartOptions): TopLevelSpec {
+  return ratioChart(points, 'ratio_to_ringbuf', 'perfbuf ÷ ringbuf, mode by mode (perf-view ÷ view, perf-native ÷ native, ...)', 'ratio to the ring buffer mode (median of per-round ratios)', o);
+}
+
+function ratioChart(points: readonly ThroughputPoint[], field: 'ratio_to_native' | 'ratio_to_ringbuf', title: string, axis: string, o: ChartOptions): TopLevelSpec {
+  const withRatio = points.filter((p) => p[field] !== undefined);
   const series = seriesOf(points);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'JavaScript ÷ native, like for like (view ÷ native in place, copy ÷ native-copy)',
+    title,
     width: o.width,
     height: o.height,
     layer: [
       {
-        data: { values: withRatio.map((p) => ({ ...p, ratio: p.ratio_to_native, series: series(p) })) },
+        data: { values: withRatio.map((p) => ({ ...p, ratio: p[field], series: series(p) })) },
         mark: { type: 'line', point: withRatio.length < 200 },
         encoding: {
           x: { field: 'event_size', type: 'quantitative', title: 'event size (bytes)', scale: o.log ? { type: 'log', base: 2 } : { zero: false } },
-          y: { field: 'ratio', type: 'quantitative', title: 'ratio to native (median of per-round ratios)' },
+          y: { field: 'ratio', type: 'quantitative', title: axis },
           color: { field: 'series', type: 'nominal', title: 'mode', sort: MODE_ORDER },
         },
       },

@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SweepFile } from '../sweep/output.js';
+import { TO_NATIVE, toRingbufKey, type SweepFile } from '../sweep/output.js';
+import type { ModeName } from '../../shared/types.js';
 
 export interface ThroughputPoint {
   mode: string;
@@ -20,8 +21,10 @@ export interface ThroughputPoint {
   median: number;
   min: number;
   max: number;
-  /** Like-for-like ratio to native (view ÷ native, copy ÷ native-copy), when both ran. */
+  /** Like-for-like ratio to native (view ÷ native, copy ÷ native-copy; the perf twins' to libbpf's perf consumer), when both ran. */
   ratio_to_native?: number;
+  /** A perf buffer mode's ratio to its ring buffer counterpart (perf-view ÷ view, ...), when both ran. */
+  ratio_to_ringbuf?: number;
   source: string;
 }
 
@@ -52,12 +55,11 @@ interface ResultLike {
   latency_ns?: { p50: number; p90: number; p99: number; p999: number; max: number } | null;
 }
 
-const TO_NATIVE: Record<string, string> = { view: 'view/native', copy: 'copy/native' };
-
 function throughputOf(r: ResultLike, ratios: Record<string, number> | undefined, source: string, producers?: number, touch?: string): ThroughputPoint {
   const runs = r.runs_mevents_per_s?.length ? r.runs_mevents_per_s : [r.mevents_per_s];
   const median = r.median_mevents_per_s ?? r.mevents_per_s;
-  const key = TO_NATIVE[r.mode];
+  const key = TO_NATIVE[r.mode as ModeName];
+  const ringKey = toRingbufKey(r.mode as ModeName);
   return {
     mode: r.mode,
     producers: producers ?? r.producers ?? 1,
@@ -67,6 +69,7 @@ function throughputOf(r: ResultLike, ratios: Record<string, number> | undefined,
     min: Math.min(...runs),
     max: Math.max(...runs),
     ratio_to_native: key === undefined ? undefined : ratios?.[key],
+    ratio_to_ringbuf: ringKey === undefined ? undefined : ratios?.[ringKey],
     source,
   };
 }

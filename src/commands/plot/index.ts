@@ -1,6 +1,7 @@
 /**
  * plot: a self-contained report from sweep and run results. Charts: Mevents/s
- * against event size per mode, the JavaScript modes as ratios to native, and
+ * against event size per mode, the JavaScript modes as ratios to native, the
+ * perf buffer modes as ratios to their ring buffer counterparts, and
  * the latency percentile spectrum per mode (from pipeline --json latency_ns or
  * .hgrm files). The charts are SVG rendered here, inline in the HTML (or one
  * chart per .svg file with -o x.svg): the page opens with no network access.
@@ -19,7 +20,7 @@ export interface PlotConfig {
 }
 
 /** The charts a report can have, in order; with -o name.svg each is its own file (plotOutputs). */
-export const CHART_NAMES = ['throughput', 'ratios', 'latency'] as const;
+export const CHART_NAMES = ['throughput', 'ratios', 'perf-ratios', 'latency'] as const;
 
 /** Every file `-o output` may write: the page, or one SVG per chart. The CLI checks them before reading anything. */
 export function plotOutputs(output: string): string[] {

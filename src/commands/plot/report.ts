@@ -1,5 +1,5 @@
 /** The report page: which charts there is data for, rendered to SVG, inline in one HTML file. */
-import { latencySpec, ratioSpec, renderSvg, throughputSpec, type ChartOptions } from './charts.js';
+import { latencySpec, perfRatioSpec, ratioSpec, renderSvg, throughputSpec, type ChartOptions } from './charts.js';
 import type { PlotData } from './data.js';
 
 export function escapeHtml(s: string): string {
@@ -12,6 +12,7 @@ export async function renderCharts(data: PlotData, o: ChartOptions): Promise<[st
   if (data.throughput.length) {
     charts.push(['throughput', await renderSvg(throughputSpec(data.throughput, o))]);
     if (data.throughput.some((p) => p.ratio_to_native !== undefined)) charts.push(['ratios', await renderSvg(ratioSpec(data.throughput, o))]);
+    if (data.throughput.some((p) => p.ratio_to_ringbuf !== undefined)) charts.push(['perf-ratios', await renderSvg(perfRatioSpec(data.throughput, o))]);
   }
   if (data.latency.length) charts.push(['latency', await renderSvg(latencySpec(data.latency, o))]);
   return charts;

@@ -12,6 +12,8 @@ export interface SweepConfig {
   events: number | undefined;
   bytesPerRun: number;
   ringSize: number;
+  /** Each CPU's perf ring for the perf buffer modes; undefined: the default (perfRingSizeFor). */
+  perfRingSize?: number;
   batch: number;
   /** Touch levels (per-event work); each is a point of its own at every size. */
   touches: Touch[];

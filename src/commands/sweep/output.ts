@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeOutputFile } from '../../shared/output-file.js';
 import { max, min } from '../../shared/stats.js';
-import type { ModeName } from '../../shared/types.js';
+import { bufferOf, RINGBUF_COUNTERPART, type ModeName } from '../../shared/types.js';
 import type { SweepConfig } from './config.js';
 import type { SweepPoint } from './run.js';
 
@@ -25,14 +25,26 @@ export function sweepFile(config: SweepConfig, points: SweepPoint[], started: Da
   };
 }
 
-/** The like-for-like ratio to native of each JavaScript mode (keys of the report's ratios). */
-const TO_NATIVE: Partial<Record<ModeName, string>> = { view: 'view/native', copy: 'copy/native' };
+/** The like-for-like ratio to native of each JavaScript mode (keys of the report's ratios), on either buffer. */
+export const TO_NATIVE: Partial<Record<ModeName, string>> = {
+  view: 'view/native',
+  copy: 'copy/native',
+  'perf-view': 'perf-view/perf-native',
+  'perf-copy': 'perf-copy/perf-native-copy',
+};
+
+/** A perf buffer mode's ratio to its ring buffer counterpart (key of the report's ratios), or undefined. */
+export function toRingbufKey(mode: ModeName): string | undefined {
+  const counterpart = RINGBUF_COUNTERPART[mode];
+  return counterpart === undefined ? undefined : `${mode}/${counterpart}`;
+}
 
 export const CSV_COLUMNS = [
   'event_size',
   'producers',
   'touch',
   'pattern',
+  'buffer',
   'mode',
   'events_per_run',
   'runs',
@@ -41,16 +53,23 @@ export const CSV_COLUMNS = [
   'max_mevents_per_s',
   'median_gbytes_per_s',
   'ratio_to_native',
+  'ratio_to_ringbuf',
   'checksum',
 ] as const;
 
-/** One row per point and mode; ratio_to_native is the like-for-like ratio (view ÷ native, copy ÷ native-copy) or empty. */
+/**
+ * One row per point and mode; ratio_to_native is the like-for-like ratio (view ÷ native, copy ÷
+ * native-copy, the perf twins' to libbpf's perf consumer) or empty; ratio_to_ringbuf a perf mode's ÷
+ * its ring buffer counterpart, or empty.
+ */
 export function toCsv(points: readonly SweepPoint[]): string {
   const rows: string[] = [CSV_COLUMNS.join(',')];
   for (const p of points)
     for (const r of p.results) {
       const key = TO_NATIVE[r.mode];
       const ratio = key === undefined ? undefined : p.ratios[key];
+      const ringKey = toRingbufKey(r.mode);
+      const toRing = ringKey === undefined ? undefined : p.ratios[ringKey];
       const runs = r.runs_mevents_per_s ?? [];
       rows.push(
         [
@@ -58,6 +77,7 @@ export function toCsv(points: readonly SweepPoint[]): string {
           p.producers,
           p.touch,
           p.pattern,
+          bufferOf(r.mode),
           r.mode,
           p.events_per_run,
           runs.length,
@@ -66,6 +86,7 @@ export function toCsv(points: readonly SweepPoint[]): string {
           num(max(runs)),
           num((r.median_mevents_per_s * p.event_size) / 1e3),
           ratio === undefined ? '' : num(ratio),
+          toRing === undefined ? '' : num(toRing),
           r.checksum,
         ].join(','),
       );

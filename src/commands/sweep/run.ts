@@ -13,7 +13,7 @@ import { summarize, type ModeSummary } from '../../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../../shared/stop.js';
 import { PIPELINE_MODES } from '../../consumer/consumer-task.js';
 import type { Touch } from '../../shared/event.js';
-import type { ModeName } from '../../shared/types.js';
+import { bufferOf, type ModeName } from '../../shared/types.js';
 import { eventsFor, type SweepConfig } from './config.js';
 
 export interface SweepPoint {
@@ -41,7 +41,10 @@ export async function runPoint(config: SweepConfig, producers: number, touch: To
   const base = { event_size: eventSize, producers, touch, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
-    const runs = runPrefill({ events, modes: config.modes, eventSize, ringSize: config.ringSize, batch: config.batch, touch, runs: config.runs, warmup: config.warmup }, stop);
+    const runs = runPrefill(
+      { events, modes: config.modes, eventSize, ringSize: config.ringSize, perfRingSize: config.perfRingSize, batch: config.batch, touch, runs: config.runs, warmup: config.warmup },
+      stop,
+    );
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
     if (stop.requested()) return undefined;
@@ -57,10 +60,6 @@ function pipelineModes(config: SweepConfig): ModeName[] {
   return config.modes.filter((m) => (PIPELINE_MODES as readonly string[]).includes(m));
 }
 
-/** Those modes as bench --mode. */
-function pipelineModeFlag(modes: ModeName[]): string {
-  return modes.length === 1 ? modes[0] : modes.length === 2 && modes.includes('copy') && modes.includes('view') ? 'both' : 'all';
-}
 
 /** Runs `bench --producers P --json` as a child; a stop is passed on to it (SIGINT), and the sweep waits for it to wind down. */
 async function runPipelineChild(
@@ -74,7 +73,8 @@ async function runPipelineChild(
   const bench = path.join(__dirname, '..', '..', 'bench.js');
   const wanted = pipelineModes(config);
   const args = [bench, '--producers', String(producers), '--event-size', String(eventSize), '-n', String(events)];
-  args.push('--mode', pipelineModeFlag(wanted), '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--touch', touch);
+  args.push('--mode', wanted.join(','), '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--touch', touch);
+  if (config.perfRingSize !== undefined && wanted.some((m) => bufferOf(m) === 'perfbuf')) args.push('--perf-ring-size', String(config.perfRingSize));
   args.push('--runs', String(config.runs), '--warmup', String(config.warmup), '--json');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
