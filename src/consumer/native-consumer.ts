@@ -108,7 +108,8 @@ export function drainNative(consumer: AnyNativeConsumer, startSeq: ArrayLike<num
  * reports and checks it as it does a JavaScript consumer's.
  */
 export function drainNativeWithLatency(consumer: NativeConsumer, sink: LatencySink, startSeq: ArrayLike<number>, idle: IdleHandler): DrainOutcome {
-  consumer.begin(startSeq);
+  // The C++ recorder publishes its count where the sink would (--report-interval).
+  consumer.begin(startSeq, sink.progress);
   for (;;) {
     const status = consumer.consume();
     sink.events = consumer.eventCount();
