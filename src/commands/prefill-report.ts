@@ -7,15 +7,23 @@ import { type Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
 import { MODE_LABELS } from '../shared/types.js';
 import { formatSeconds, human } from '../shared/units.js';
+import type { LoadedHook } from '../shared/session.js';
 import { workLines } from './run-header.js';
 
-export function formatPrefillText(config: PrefillConfig, summary: Summary): string {
+/** `loaded`: where the program ran (the header names the syscall hook when the fill used the syscall trigger). */
+export function formatPrefillText(config: PrefillConfig, summary: Summary, loaded?: LoadedHook): string {
   const lines: string[] = [];
   const commit = config.batch === 1 ? 'consumer position published after every record' : `JS modes read runs of up to ${config.batch} records, one published position per run`;
+  // The fill is not timed: trigger and submit change how the ring is filled, not what a drain reads.
+  const fill = [
+    config.trigger === 'syscall' ? `filled by getpgid() calls on this thread (trigger syscall: the program runs at ${loaded?.hook ?? 'a syscall hook'})` : '',
+    config.submit === 'output' ? 'submit output (bpf_ringbuf_output from the stack)' : '',
+  ].filter(Boolean);
   lines.push(
-    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ring ${human(config.ringSize)}${fill.length ? `, ${fill.join(', ')}` : ''}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
       `mapping pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved`,
   );
+  if (loaded?.hookFailures.length) lines.push(`  syscall hooks tried first: ${loaded.hookFailures.join('; ')}`);
   lines.push(...workLines(config.touch, config.batch, summary.results.map((r) => r.mode)));
   const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
   for (const r of summary.results) {
@@ -55,6 +63,8 @@ export function prefillSettings(config: PrefillConfig): Record<string, unknown> 
     events: config.events,
     runs: config.runs,
     warmup: config.warmup,
+    trigger: config.trigger ?? 'test-run',
+    submit: config.submit ?? 'reserve',
   };
 }
 

@@ -20,6 +20,11 @@
  * is in the ring for WIND_DOWN_MS, then the run is cut and the rest counted as
  * unread. A stop before the release is not a failure: the mode simply did not
  * run.
+ *
+ * The producers run the program with the configured trigger: test runs, or
+ * the syscall at whose entry the session attached it (LoadedHook says
+ * which). An attached syscall hook runs on every syscall of the machine, so
+ * the session is closed as soon as the last run is done.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -29,8 +34,9 @@ import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
 import { ControlBlock } from '../shared/control.js';
-import { Session } from '../shared/session.js';
-import { SUBMIT_FLAGS, type PipelineConfig } from '../shared/config.js';
+import { Session, sessionOptionsFor, type LoadedHook } from '../shared/session.js';
+import type { PipelineConfig } from '../shared/config.js';
+import { IntervalSampler, type IntervalSample } from '../shared/intervals.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
 import { interleave } from '../shared/stats.js';
 import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
@@ -45,6 +51,14 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
+/** Optional callbacks while the pipeline runs (the text report prints as it goes). */
+export interface PipelineObserver {
+  /** The session is loaded; nothing has run yet. */
+  onStart?(start: LoadedHook): void;
+  /** With reportIntervalMs: each interval of a run as it ends. */
+  onInterval?(mode: PipelineMode, round: number, warmup: boolean, sample: IntervalSample): void;
+}
+
 /**
  * Runs every round (every mode of config.modes, interleaved) through the
  * pipeline, one run after the other, warm-ups included, and calls onRun after
@@ -52,10 +66,21 @@ export const LATENCY_CLOCK = `consumer clock read once per drained batch (after 
  * drains what they made, so the partial run is verified like any other, and
  * no further run starts.
  */
-export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
+export async function runPipeline(
+  config: PipelineConfig,
+  stop: StopSignal = NEVER_STOP,
+  onRun: (run: PipelineRun) => void = () => {},
+  observer: PipelineObserver = {},
+): Promise<PipelineRun[]> {
   const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
   if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline runs ${PIPELINE_MODES.join(', ')} only`);
-  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize, submitFlags: SUBMIT_FLAGS[config.wakeup] });
+  const session = new Session(sessionOptionsFor(config));
+  try {
+    observer.onStart?.(session.loadedHook);
+  } catch (err) {
+    session.close();
+    throw err;
+  }
   const pool = new Piscina<ProducerTask, ProducerReport>({
     filename: path.join(__dirname, '..', 'producer', 'producer-worker.js'),
     minThreads: config.producers,
@@ -74,7 +99,8 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop);
+        const onInterval = observer.onInterval && ((sample: IntervalSample) => observer.onInterval!(mode as PipelineMode, round, round < config.warmup, sample));
+        const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop, onInterval);
         if (!run) return runs; // stopped before it started
         const counted = { round, warmup: round < config.warmup, ...run };
         runs.push(counted);
@@ -111,6 +137,7 @@ async function runMode(
   config: PipelineConfig,
   mode: PipelineMode,
   stop: StopSignal,
+  onInterval: ((sample: IntervalSample) => void) | undefined,
 ): Promise<Omit<PipelineRun, 'round' | 'warmup'> | undefined> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
@@ -143,6 +170,7 @@ async function runMode(
     control: control.buffer,
     stopWakeFd: stop.wakeFd,
     histogram: config.histogram,
+    reportProgress: config.reportIntervalMs !== undefined,
     startTimeoutMs: STARTUP_TIMEOUT_MS,
   };
   const consumer = new Worker(path.join(__dirname, '..', 'consumer', 'consumer-worker.js'), { workerData: consumerTask });
@@ -160,6 +188,7 @@ async function runMode(
   const everything = Promise.race([Promise.all([Promise.all(producerRuns), consumerDone]), poolFailure]);
   // The first failure anywhere stops everyone else.
   everything.catch(() => control.fail());
+  let sampler: IntervalSampler | undefined;
 
   try {
     const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true), stopped]);
@@ -178,20 +207,26 @@ async function runMode(
       throw new Error(`only ${control.readyCount} of ${config.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
     }
     const startNs = process.hrtime.bigint();
+    if (config.reportIntervalMs !== undefined)
+      sampler = new IntervalSampler({ state: () => session.readState(), consumed: () => control.consumed() }, config.reportIntervalMs, before, Number(startNs), onInterval);
     control.release(startNs);
+    sampler?.begin();
     const producers = await Promise.race([Promise.all(producerRuns), poolFailure]);
     const report = await withTimeout(consumerDone, config.readTimeoutMs + CONSUMER_GRACE_MS, () => {
       control.fail();
       return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
     });
     if (!report) throw new Error(`consumer (${mode}) reported nothing although the run was released`);
-    return assemble(session, config, mode, Number(startNs), before, producers, report);
+    // Every worker is done: the last interval ends here, so the series adds up to the run's totals.
+    const intervals = sampler?.finish();
+    return assemble(session, config, mode, Number(startNs), before, producers, report, intervals);
   } catch (err) {
     control.fail();
     await consumer.terminate();
     await Promise.race([Promise.allSettled(producerRuns), poolFailure.catch(() => {})]);
     throw err;
   } finally {
+    sampler?.finish();
     stopOnInterrupt();
     clearTimeout(cutTimer);
     // Every worker has returned or been terminated: nobody wakes the waker any more.
@@ -201,11 +236,15 @@ async function runMode(
 
 function producerTask(session: Session, config: PipelineConfig, control: ControlBlock, id: number): ProducerTask {
   const cpus = config.producerCpus;
+  const { trigger, progFd, stateFd, producerThreadsFd, producerEventsFd } = session.triggerFds;
   return {
     id,
     producers: config.producers,
-    progFd: session.object.progFd,
-    stateFd: session.object.stateFd,
+    progFd,
+    stateFd,
+    trigger,
+    producerThreadsFd,
+    producerEventsFd,
     eventSize: config.eventSize,
     chunk: config.chunk,
     events: config.events === undefined ? undefined : producerShare(config.events, config.producers, id),
@@ -225,6 +264,7 @@ function assemble(
   before: ReturnType<Session['readState']>,
   producers: ProducerReport[],
   report: ConsumerReport,
+  intervals: IntervalSample[] | undefined,
 ): Omit<PipelineRun, 'round' | 'warmup'> {
   const after = session.readState();
   const delta = counterDelta(before, after);
@@ -267,6 +307,10 @@ function assemble(
       latency_clock: LATENCY_CLOCK,
       stall: report.stall ?? null,
       unread: report.unread,
+      trigger: config.trigger ?? 'test-run',
+      hook: session.hook,
+      submit: config.submit ?? 'reserve',
+      ...(intervals ? { intervals } : {}),
     },
   };
 }

@@ -8,7 +8,7 @@ import { CONSUMER_MODES, type DrainContext } from '../consumer/modes.js';
 import { releaseNativeConsumers } from '../consumer/native-consumer.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
-import { Session } from '../shared/session.js';
+import { Session, sessionOptionsFor, type LoadedHook } from '../shared/session.js';
 import { interleave } from '../shared/stats.js';
 import type { PrefillConfig } from '../shared/config.js';
 import type { PrefillRun } from '../shared/results.js';
@@ -25,9 +25,17 @@ import { counterDelta, sum, verifyDrain } from '../shared/verify.js';
  * the stop is terminated (StopSignal.runInterruptibly) and its run marked
  * drainCut, so the completed runs are reported in time whatever the backlog.
  */
-export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
-  const session = new Session({ eventSize: config.eventSize, ringSize: config.ringSize });
+export function runPrefill(
+  config: PrefillConfig,
+  stop: StopSignal = NEVER_STOP,
+  onRun: (run: PrefillRun) => void = () => {},
+  onStart: (start: LoadedHook) => void = () => {},
+): PrefillRun[] {
+  // The fill runs with the configured trigger and submit mode: the events are
+  // byte-identical either way, so the drains and their checksums are too.
+  const session = new Session(sessionOptionsFor(config));
   try {
+    onStart(session.loadedHook);
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
     const rounds = interleave(config.modes, config.warmup + config.runs);
