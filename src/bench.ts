@@ -15,13 +15,32 @@ import { runDrainCommand } from './commands/drain.js';
 import { runPipelineCommand } from './commands/pipeline.js';
 import { runPrefillCommand } from './commands/prefill.js';
 import { runStressCommand, STRESS_MAPPED_BYTES } from './commands/stress.js';
-import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
+import { kernelTooOld, missingPrivileges, type PrivilegeNeeds } from './shared/privileges.js';
+import { STRESS_TRIGGERS } from './runners/stress.js';
+
+/**
+ * What each pattern loads, for the privilege check before anything is loaded:
+ * its trigger (test-run: a tc program, CAP_NET_ADMIN; syscall: a tracing
+ * program, CAP_PERFMON) with the ring buffer; stress cycles both triggers.
+ */
+function benchPrivileges(invocation: BenchInvocation): PrivilegeNeeds[] {
+  switch (invocation.pattern) {
+    case 'prefill':
+    case 'pipeline':
+      return [{ buffer: 'ringbuf', trigger: invocation.config.run.trigger ?? 'test-run' }];
+    case 'stress':
+      return STRESS_TRIGGERS.map((trigger) => ({ buffer: 'ringbuf', trigger }));
+    case 'drain':
+      return [];
+  }
+}
 
 main<BenchInvocation>({
   name: 'bench',
   parse: parseArgs,
+  privileges: benchPrivileges,
   // drain opens a ring someone else loaded: no program of ours, so none of its privileges (opening says what it lacks).
-  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges() ?? kernelTooOld())),
+  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges(...benchPrivileges(invocation)) ?? kernelTooOld())),
   resources: (invocation) => {
     switch (invocation.pattern) {
       case 'prefill':

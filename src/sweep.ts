@@ -15,6 +15,8 @@ import { runSweepCommand } from './commands/sweep/index.js';
 main({
   name: 'sweep',
   parse: parseSweepArgs,
+  // Prefill points load in this process; pipeline points' children check again.
+  privileges: (config) => [{ buffer: 'ringbuf', trigger: config.trigger ?? 'test-run' }],
   // Pipeline points run as child processes, which check their own limits.
   resources: (config) => ({ threads: 0, mappedBytes: ringMappingBytes(config.ringSize, config.modes) }),
   run: runSweepCommand,
