@@ -96,7 +96,7 @@ export function checkSubmit(submit: SubmitMode, eventSize: number, flag = '--eve
   if (submit === 'output' && eventSize > OUTPUT_MAX_EVENT_SIZE)
     throw new InvalidArgumentError(
       `--submit output sends each event from the BPF program's stack (bpf_ringbuf_output), at most ${OUTPUT_MAX_EVENT_SIZE} B: ` +
-        `${flag} ${eventSize} is larger (use --submit reserve, or ${flag} ${OUTPUT_MAX_EVENT_SIZE} or less)`,
+        `${flag} asks for ${eventSize} B (use --submit reserve, or ${flag} of at most ${OUTPUT_MAX_EVENT_SIZE})`,
     );
 }
 
