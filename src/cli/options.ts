@@ -219,10 +219,11 @@ function pacedChunk(
   const expected = Math.min(events ?? Infinity, offered);
   const largest = Math.max(1, Math.floor(expected / MIN_PACED_CHUNKS));
   if (raw.chunk <= largest) return raw.chunk;
+  const chunks = raw.trigger === 'syscall' ? 'syscall loop(s)' : 'test run(s)';
   if (explicit('chunk'))
     throw new InvalidArgumentError(
-      `--chunk ${raw.chunk} is too coarse to pace --rate ${raw.rate}: this run's ${Math.round(expected)} events would come in ${Math.ceil(expected / raw.chunk)} test run(s); ` +
-        `use --chunk ${largest} or less (at least ${MIN_PACED_CHUNKS} test runs, so the rate holds within 1 %), or leave --chunk out`,
+      `--chunk ${raw.chunk} is too coarse to pace --rate ${raw.rate}: this run's ${Math.round(expected)} events would come in ${Math.ceil(expected / raw.chunk)} ${chunks}; ` +
+        `use --chunk ${largest} or less (at least ${MIN_PACED_CHUNKS} ${chunks}, so the rate holds within 1 %), or leave --chunk out`,
     );
   return largest;
 }
