@@ -9,6 +9,7 @@
 #   bash bench/retake.sh targets    # only the target runs (~5 min)
 #   bash bench/retake.sh sweep      # only bench/results/ (sweep, pipeline, report; ~20 min)
 #   bash bench/retake.sh callgrind  # only the instruction counts (~15 min)
+#   bash bench/retake.sh triggers   # only the --trigger syscall runs of RESULTS (~4 min)
 # Every command is printed before it runs and its output kept under
 # bench/results/retake/, named after the step; machine.txt records the
 # machine, the load and the versions. Nothing here edits README.md or
@@ -44,6 +45,26 @@ readme() {
   # "Concurrent pipeline": the headline, and a paced run with the native reference and a histogram.
   run readme-pipeline-headline node dist/bench.js --mode both --producers 2
   run readme-pipeline-paced node dist/bench.js --mode all --producers 2 --rate 1M --duration 3s --histogram "$out/paced.hgrm"
+  # "Per-interval report": producers at a kernel hook, a line per second, then mean ± stddev.
+  run readme-report-interval node dist/bench.js --producers 2 --trigger syscall --duration 3s --report-interval 1s --mode view --runs 1 --warmup 0 --ring-size 64M
+}
+
+triggers() {
+  # RESULTS, ringbuf vs perfbuf with producers at a kernel hook (issue 11): the JavaScript and
+  # native consumers at 128 B and 2 KiB, 1 and 2 producers, each producer thread making getpgid()
+  # at the attached hook. TRIGGER_MODES is the --mode value: `all` (copy, view, native) for the
+  # ring buffer; once the perf buffer's pipeline modes are merged, set it to the value that runs
+  # both buffers side by side, so every invocation interleaves them on the same load.
+  local modes=${TRIGGER_MODES:-all}
+  for size in 128 2048; do
+    for producers in 1 2; do
+      run "trigger-syscall-$size-${producers}p" node dist/bench.js --producers "$producers" --trigger syscall \
+        --event-size "$size" --duration 3s --mode "$modes" --runs 3 --warmup 1 --ring-size 256M --report-interval 1s
+    done
+  done
+  # The same with sampled wake-ups and bpf_ringbuf_output (128 B: output takes events up to 472 B).
+  run trigger-syscall-128-2p-threshold64k-output node dist/bench.js --producers 2 --trigger syscall \
+    --event-size 128 --duration 3s --mode "$modes" --runs 3 --warmup 1 --ring-size 256M --wakeup threshold:64K --submit output
 }
 
 targets() {
@@ -77,9 +98,9 @@ callgrind() {
 : >"$out/machine.txt"
 machine
 case "$what" in
-  all) readme; targets; sweep; callgrind ;;
-  readme | targets | sweep | callgrind) "$what" ;;
-  *) echo "usage: bash bench/retake.sh [all|readme|targets|sweep|callgrind]" >&2; exit 2 ;;
+  all) readme; targets; triggers; sweep; callgrind ;;
+  readme | targets | triggers | sweep | callgrind) "$what" ;;
+  *) echo "usage: bash bench/retake.sh [all|readme|targets|triggers|sweep|callgrind]" >&2; exit 2 ;;
 esac
 machine
 echo "retake: outputs in $out/ (machine.txt has the load before and after)"

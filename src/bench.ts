@@ -17,26 +17,33 @@ import { runPipelineCommand } from './commands/pipeline.js';
 import { runPrefillCommand } from './commands/prefill.js';
 import { runStressCommand, STRESS_MAPPED_BYTES } from './commands/stress.js';
 import { kernelTooOld, missingPrivileges, type PrivilegeNeeds } from './shared/privileges.js';
-import { buffersOf, PERFBUF_MODES } from './shared/types.js';
+import { STRESS_TRIGGERS } from './runners/stress.js';
+import { BUFFER_KINDS, buffersOf, PERFBUF_MODES } from './shared/types.js';
 
-/** What the invocation loads, for the privilege check: the buffers its modes read (stress cycles both). */
-function privilegeNeeds(invocation: BenchInvocation): PrivilegeNeeds {
+/**
+ * What each pattern loads, for the privilege check before anything is loaded:
+ * the buffer kinds its modes read (the perf buffer: CAP_PERFMON) with its
+ * trigger (test-run: a tc program, CAP_NET_ADMIN; syscall: a tracing program,
+ * CAP_PERFMON); stress cycles both buffers and both triggers.
+ */
+function benchPrivileges(invocation: BenchInvocation): PrivilegeNeeds[] {
   switch (invocation.pattern) {
     case 'prefill':
     case 'pipeline':
-      return { buffers: buffersOf(invocation.config.run.modes) };
+      return buffersOf(invocation.config.run.modes).map((buffer) => ({ buffer, trigger: invocation.config.run.trigger ?? 'test-run' }));
     case 'stress':
-      return { buffers: ['ringbuf', 'perfbuf'] };
+      return STRESS_TRIGGERS.flatMap((trigger) => BUFFER_KINDS.map((buffer) => ({ buffer, trigger })));
     case 'drain':
-      return {};
+      return [];
   }
 }
 
 main<BenchInvocation>({
   name: 'bench',
   parse: parseArgs,
+  privileges: benchPrivileges,
   // drain opens a ring someone else loaded: no program of ours, so none of its privileges (opening says what it lacks).
-  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges(privilegeNeeds(invocation)) ?? kernelTooOld())),
+  preflight: (invocation) => (invocation.pattern === 'drain' ? kernelTooOld() : (missingPrivileges(...benchPrivileges(invocation)) ?? kernelTooOld())),
   resources: (invocation) => {
     switch (invocation.pattern) {
       case 'prefill':

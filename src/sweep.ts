@@ -11,14 +11,13 @@ import { mappingBytes, perfFds } from './cli/limits.js';
 import { main } from './cli/main.js';
 import { parseSweepArgs } from './cli/sweep-options.js';
 import { runSweepCommand } from './commands/sweep/index.js';
-import { kernelTooOld, missingPrivileges } from './shared/privileges.js';
 import { buffersOf } from './shared/types.js';
 
 main({
   name: 'sweep',
   parse: parseSweepArgs,
-  // The perf buffer modes need CAP_PERFMON too: named before anything is loaded.
-  preflight: (config) => missingPrivileges({ buffers: buffersOf(config.modes) }) ?? kernelTooOld(),
+  // Prefill points load in this process (the perf buffer needs CAP_PERFMON too); pipeline points' children check again.
+  privileges: (config) => buffersOf(config.modes).map((buffer) => ({ buffer, trigger: config.trigger ?? 'test-run' })),
   // Pipeline points run as child processes, which check their own limits.
   resources: (config) => ({ threads: 0, mappedBytes: mappingBytes(config, config.modes), fds: perfFds(config.modes) }),
   run: runSweepCommand,

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CONSUMER_MODES } from '../src/consumer/modes.js';
 import { drainNative, nativePerfConsumerFor, releaseNativeConsumers } from '../src/consumer/native-consumer.js';
@@ -243,6 +244,71 @@ test('syscall trigger through the pipeline\'s producer workers (piscina, Produce
       out.checksum,
       referenceChecksum([0, 1].flatMap((p) => [...expectedSamples(buildPacket(p, eventSize), eventSize, p, range(0, EVENTS))])),
     );
+  } finally {
+    await pool.destroy();
+    session.close();
+  }
+});
+
+/** Runs syscallLoop(n, stop, deadlineNs) on a thread of its own; resolves with the calls it made and when it returned (process.hrtime ns). */
+function loopOnThread(n: number, stop: SharedArrayBuffer | undefined, deadlineNs?: number): Promise<{ done: number; endNs: number }> {
+  const script = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(${JSON.stringify(ADDON)});
+    const done = a.syscallLoop(workerData.n, workerData.stop && new Int32Array(workerData.stop, 0, 1), workerData.deadlineNs);
+    parentPort.postMessage({ done, endNs: Number(process.hrtime.bigint()) });`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(script, { eval: true, workerData: { n, stop, deadlineNs } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
+
+test('syscallLoop: a set stop word ends a billion-call loop within a few ms, and it returns how many calls it made', async () => {
+  // No hook is needed to show it: the loop is the same with or without a program attached.
+  const stop = new SharedArrayBuffer(4);
+  const running = loopOnThread(1e9, stop);
+  await new Promise((r) => setTimeout(r, 200));
+  const set = performance.now();
+  Atomics.store(new Int32Array(stop), 0, 1);
+  const { done } = await running;
+  const after = performance.now() - set;
+  assert.ok(done > 0 && done < 1e9, `made ${done} calls`);
+  assert.ok(after < 500, `returned ${after.toFixed(0)} ms after the stop`);
+});
+
+test('syscallLoop: a deadline (CLOCK_MONOTONIC ns, process.hrtime\'s clock) ends it; without stop or deadline it makes all n calls', async () => {
+  const deadline = Number(process.hrtime.bigint()) + 300e6;
+  const { done, endNs } = await loopOnThread(1e9, undefined, deadline);
+  const late = (endNs - deadline) / 1e6;
+  assert.ok(done > 0 && done < 1e9, `${done} calls`);
+  assert.ok(late >= 0 && late < 100, `returned ${late.toFixed(1)} ms after the deadline`);
+  assert.equal((await loopOnThread(1000, new SharedArrayBuffer(4))).done, 1000);
+  assert.throws(() => addon().syscallLoop(1, new Float64Array(1) as unknown as Int32Array), /stop must be an Int32Array/);
+});
+
+test('syscall trigger: a producer worker told to stop mid-chunk (--chunk 1000000) stops within 0.5 s and reports the events it made', { skip }, async () => {
+  const eventSize = 3072;
+  const session = new Session({ eventSize, ringSize: 1 << 30, trigger: 'syscall' });
+  const pool = new Piscina<ProducerTask, ProducerReport>({ filename: path.resolve(__dirname, '..', 'src', 'producer', 'producer-worker.js'), minThreads: 1, maxThreads: 1 });
+  try {
+    const control = ControlBlock.create();
+    const { progFd, stateFd, trigger, producerThreadsFd, producerEventsFd } = session.triggerFds;
+    const task = pool.run({
+      id: 0, producers: 1, progFd, stateFd, trigger, producerThreadsFd, producerEventsFd, eventSize,
+      chunk: 1_000_000, events: undefined, durationMs: 30_000, rate: undefined, cpu: undefined, control: control.buffer, startTimeoutMs: 15_000,
+    });
+    assert.ok(await control.waitAllReady(1, 15_000));
+    control.release(process.hrtime.bigint());
+    while (session.readState().nextSeq[0] < 20_000) await new Promise((r) => setTimeout(r, 5));
+    const stopped = performance.now();
+    control.requestStop();
+    const report = await task;
+    const took = performance.now() - stopped;
+    assert.ok(took < 500, `the producer returned ${took.toFixed(0)} ms after the stop`);
+    assert.ok(report.events < 1_000_000, `stopped inside its first chunk (${report.events} events)`);
+    const state = session.readState();
+    assert.equal(state.nextSeq[0], report.events, 'the report counts exactly the events the program made');
   } finally {
     await pool.destroy();
     session.close();

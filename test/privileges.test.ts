@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges } from '../src/shared/privileges.js';
+import { kernelTooOld, kernelVersion, loadFailureAdvice, missingPrivileges, privilegeAdvice } from '../src/shared/privileges.js';
 
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 const SMALL_RUN = ['-n', '400', '--runs', '1', '--warmup', '0', '--ring-size', '64K'];
@@ -76,6 +76,34 @@ test('the advice matches what the kernel enforces: without CAP_NET_ADMIN, the lo
     catch (e) { console.log('refused ' + e.code); }`;
   const r = run([CAPSH!, '--drop=cap_sys_admin,cap_net_admin', '--', '-c', `'${process.execPath}' -e "${script.replace(/"/g, '\\"')}"`]);
   assert.equal(r.stdout.trim(), 'refused EPERM', r.stderr);
+});
+
+test('--trigger syscall without CAP_PERFMON: refused up front (nothing loaded), naming CAP_PERFMON and not CAP_NET_ADMIN', { skip: !isRoot ? 'needs root' : !CAPSH && 'capsh not installed' }, () => {
+  const r = withoutCaps(['cap_sys_admin', 'cap_perfmon'], [...SMALL_RUN, '--trigger', 'syscall']);
+  assert.equal(r.status, 1, r.stderr);
+  assertOneLineAdvice(r.stderr, 'CAP_PERFMON', 'syscall hook', 'CAP_BPF + CAP_PERFMON', 'CAP_NET_ADMIN is not needed');
+  assert.equal(r.stdout, '');
+});
+
+test('--trigger syscall with CAP_BPF + CAP_PERFMON alone (no CAP_NET_ADMIN, no CAP_SYS_ADMIN): loads, runs and verifies', { skip: !isRoot ? 'needs root' : !CAPSH && 'capsh not installed' }, () => {
+  for (const args of [[...SMALL_RUN, '--trigger', 'syscall'], ['--producers', '2', '--trigger', 'syscall', '-n', '2000', '--runs', '1', '--warmup', '0', '--ring-size', '1M']]) {
+    const r = withoutCaps(['cap_sys_admin', 'cap_net_admin'], args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /integrity: verified|read-view \(zero-copy\): +400 events/);
+  }
+});
+
+test('--stress needs what both of its triggers need: without CAP_PERFMON it is refused up front', { skip: !isRoot ? 'needs root' : !CAPSH && 'capsh not installed' }, () => {
+  const r = withoutCaps(['cap_sys_admin', 'cap_perfmon'], ['--stress', '--producers', '1', '--duration', '1s']);
+  assert.equal(r.status, 1, r.stderr);
+  assertOneLineAdvice(r.stderr, 'CAP_PERFMON', 'CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON');
+});
+
+test('privilege advice names exactly what each trigger needs', () => {
+  assert.match(privilegeAdvice(), /grant CAP_BPF \+ CAP_NET_ADMIN \(CAP_PERFMON is not needed for this run\), e\.g\. sudo setcap cap_bpf,cap_net_admin\+ep/);
+  assert.match(privilegeAdvice({ trigger: 'syscall' }), /grant CAP_BPF \+ CAP_PERFMON \(CAP_NET_ADMIN is not needed for this run\), e\.g\. sudo setcap cap_bpf,cap_perfmon\+ep/);
+  assert.match(privilegeAdvice({ trigger: 'test-run' }, { trigger: 'syscall' }), /grant CAP_BPF \+ CAP_NET_ADMIN \+ CAP_PERFMON, e\.g\./);
+  assert.match(privilegeAdvice({ buffer: 'perfbuf' }), /CAP_BPF \+ CAP_NET_ADMIN \+ CAP_PERFMON/);
 });
 
 test('memlock: on a kernel with memory-cgroup accounting (>= 5.11), ulimit -l 0 does not stop a run', { skip: !isRoot ? 'needs root' : kernelVersion()[0] < 5 || (kernelVersion()[0] === 5 && kernelVersion()[1] < 11) ? 'kernel < 5.11 charges RLIMIT_MEMLOCK' : !which('prlimit') && 'prlimit not installed' }, () => {

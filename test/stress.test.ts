@@ -17,12 +17,23 @@ import { NEVER_STOP, StopController } from '../src/shared/stop.js';
 const skip = missingPrivileges() ?? false;
 const BENCH = path.resolve(__dirname, '..', 'src', 'bench.js');
 
-test('70 steps of the cycle cover every size, every pipeline mode of both buffers, both touch levels, every wake-up, spin and epoll, paced and flat out, and prefill', () => {
+test('70 steps of the cycle cover every size, every pipeline mode of both buffers, both touch levels, every wake-up, spin and epoll, paced and flat out, both triggers and submit modes, and prefill', () => {
   const steps = Array.from({ length: 70 }, (_, i) => stressStep(i));
   const pipeline = steps.filter((s) => s.pattern === 'pipeline');
   assert.deepEqual(new Set(steps.map((s) => s.eventSize)), new Set(STRESS_SIZES));
   assert.deepEqual(new Set(pipeline.flatMap((s) => s.modes)), new Set(['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native']));
-  assert.deepEqual(new Set(pipeline.map((s) => s.wakeup)), new Set(['adaptive', 'none', 'force']));
+  assert.deepEqual(new Set(pipeline.map((s) => (s.wakeup.startsWith('threshold:') ? 'threshold' : s.wakeup))), new Set(['adaptive', 'none', 'force', 'threshold']));
+  // Sampled wake-ups at an eighth of the ring, never below one record (what the CLI would accept).
+  for (const s of steps.filter((x) => x.wakeup.startsWith('threshold:'))) {
+    const threshold = Number(s.wakeup.slice('threshold:'.length));
+    assert.ok(threshold >= s.eventSize + 8 && threshold <= s.ringSize, `${s.wakeup} for ${s.eventSize} B in ${s.ringSize}`);
+  }
+  // Both triggers in both patterns, and both submit modes (output only where the event fits the stack).
+  for (const pattern of ['pipeline', 'prefill'] as const)
+    assert.deepEqual(new Set(steps.filter((s) => s.pattern === pattern).map((s) => s.trigger)), new Set(['test-run', 'syscall']), pattern);
+  assert.deepEqual(new Set(pipeline.map((s) => s.submit)), new Set(['reserve', 'output']));
+  assert.ok(steps.every((s) => s.submit === 'reserve' || s.eventSize <= 472));
+  assert.equal(new Set(pipeline.map((s) => `${s.eventSize}/${s.trigger}`)).size, STRESS_SIZES.length * 2, 'every size meets both triggers');
   assert.deepEqual(new Set(pipeline.map((s) => s.poll)), new Set(['epoll', 'spin']));
   assert.ok(pipeline.some((s) => s.rate !== undefined) && pipeline.some((s) => s.rate === undefined));
   // Prefill steps run all nine modes: both buffers' checksums compared on identical events.

@@ -51,6 +51,13 @@ test('sweep: bad input is one line naming the flag, exit 2, before anything is l
     [['--sizes', '64', '--out', '/etc/hostname'], '--out'],
     // Given twice.
     [['--sizes', '64', '--sizes', '128'], '--sizes'],
+    // The producer side: choices, output only for sizes the program's stack holds, wake-ups only where a consumer waits.
+    [['--sizes', '64', '--trigger', 'kprobe'], '--trigger'],
+    [['--sizes', '64', '--submit', 'copy'], '--submit'],
+    [['--sizes', '16..1024:16', '--submit', 'output'], '--sizes'],
+    [['--sizes', '64', '--wakeup', 'threshold:64K'], '--wakeup'],
+    [['--sizes', '64', '--producers', '2', '--wakeup', 'threshold:1G'], '--wakeup'],
+    [['--sizes', '64', '--producers', '2', '--wakeup', 'sometimes'], '--wakeup'],
   ] as [string[], string][]) {
     const r = node('sweep.js', args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

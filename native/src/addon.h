@@ -60,6 +60,11 @@ void WakeFd(int fd);
 extern int32_t g_drain_cut __attribute__((visibility("hidden")));
 inline bool CutRequested() { return __atomic_load_n(&g_drain_cut, __ATOMIC_RELAXED) != 0; }
 
+// signals.cc: true once the process has received SIGINT or SIGTERM (the
+// interrupt handlers are installed by interruptFlags(graceMs)); loops that a
+// signal cannot end by itself (the syscall trigger's) look at it.
+bool SignalReceived();
+
 // Argument helpers: throw a TypeError naming the argument when it is missing or
 // of the wrong type. Flags are validated in TypeScript first; these catch misuse.
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);

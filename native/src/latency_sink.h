@@ -11,7 +11,9 @@
 //     checks the indices against it); JavaScript builds the histogram from
 //     the counts;
 //   - the sums the independent checksum needs (sequence low and high halves)
-//     and the count of events whose length is not the configured one.
+//     and the count of events whose length is not the configured one;
+//   - at every clock reading, the count of events handled so far, published
+//     to a word the pipeline's main thread samples (--report-interval).
 #pragma once
 
 #include <time.h>
@@ -73,7 +75,16 @@ class LatencySink {
     for (uint32_t i = 0; i < pending_count_; i++) Record(now > pending_[i] ? now - pending_[i] : 0);
     pending_count_ = 0;
     last_event_ns_ = now;
+    // Every event handled so far has been held and recorded: publish the
+    // count for --report-interval (LatencySink.progress in latency-sink.ts).
+    // Relaxed: the word guards no data, the main thread only samples it.
+    if (progress_) __atomic_store_n(progress_, static_cast<int32_t>(static_cast<uint32_t>(total_)), __ATOMIC_RELAXED);
   }
+
+  // Where Flush() publishes the events handled so far, mod 2^32 (a word of the
+  // pipeline's control block, CONSUMED), or null. The caller keeps the memory
+  // alive while it is set.
+  void SetProgress(int32_t* word) { progress_ = word; }
 
   // LatencyBuckets.record().
   void Record(uint64_t value) {
@@ -113,6 +124,7 @@ class LatencySink {
   uint32_t seq_high_sum_ = 0;
   uint64_t wrong_length_ = 0;
   uint64_t last_event_ns_ = 0;
+  int32_t* progress_ = nullptr;
 };
 
 }  // namespace rbb

@@ -118,9 +118,11 @@ ring_buffer_sample_fn SampleFn(bool copy, bool latency) {
 //   touch             "field" or "all" (ignored by "callback": JavaScript does the work)
 //   recordLatency     record latency as the pipeline does (latency_sink.h);
 //                     maxSampleLength is then the configured event size
-//   begin(startSeq)   resets the checksum and counters (and the latency
-//                     record); startSeq: each producer's next sequence number
-//                     (64 numbers)
+//   begin(startSeq, progress?)  resets the checksum and counters (and the
+//                     latency record); startSeq: each producer's next sequence
+//                     number (64 numbers); progress (recordLatency only): an
+//                     Int32Array where each clock reading publishes the events
+//                     handled so far, mod 2^32 (--report-interval)
 //   consume([fn])     ring_buffer__consume() until the ring is empty or the
 //                     next record is busy; returns EMPTY (-1) or BUSY (-2), or
 //                     CUT (-3) when an interrupted run's wind-down ran out.
@@ -185,9 +187,13 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   ~NativeConsumer() override { Free(); }
 
  private:
+  // begin(startSeq, progress?): progress, an Int32Array over a
+  // SharedArrayBuffer, is where a consumer made with recordLatency publishes
+  // the events handled so far at every clock reading; a reference keeps it
+  // alive until the next begin() or close().
   Napi::Value Begin(const Napi::CallbackInfo& info) {
     BeginSink(info.Env(), state_.get(), info[0]);
-    if (latency_) latency_->Reset();
+    BeginLatency(info.Env(), "NativeConsumer", latency_.get(), info[1], &progress_);
     return info.Env().Undefined();
   }
 
@@ -237,6 +243,8 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
   }
 
   void Free() {
+    if (latency_) latency_->SetProgress(nullptr);
+    progress_.Reset();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
     if (producer_page_ != MAP_FAILED) munmap(producer_page_, page_);
@@ -246,6 +254,8 @@ class NativeConsumer : public Napi::ObjectWrap<NativeConsumer> {
 
   std::unique_ptr<SinkState> state_;
   std::unique_ptr<LatencySink> latency_;
+  // Keeps begin()'s progress array (and its buffer) alive while latency_ writes to it.
+  Napi::ObjectReference progress_;
   std::unique_ptr<DrainContext> drain_;
   bool callback_ = false;
   ring_buffer* rb_ = nullptr;

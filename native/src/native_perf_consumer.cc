@@ -166,7 +166,8 @@ namespace {
 //   touch            "field" or "all": the per-event work (event_sink.h Touch)
 //   recordLatency    record latency as the pipeline does (latency_sink.h);
 //                    sampleLength is then the configured event size
-//   begin(startSeq)  resets the checksum and counters (every CPU's) and the latency record
+//   begin(startSeq, progress?)  resets the checksum and counters (every CPU's) and the latency
+//                    record; progress as NativeConsumer's (sink_result.h BeginLatency)
 //   consume()        perf_buffer__consume(): every ring up to its data_head; returns EMPTY (-1),
 //                    or CUT (-3) when an interrupted run's wind-down ran out
 //   eventCount()     events seen since begin(), over every CPU
@@ -223,7 +224,7 @@ class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
   Napi::Value Begin(const Napi::CallbackInfo& info) {
     for (SinkState& s : state_->per_cpu) BeginSink(info.Env(), &s, info[0]);
     state_->lost = state_->lost_records = state_->other_records = 0;
-    if (state_->latency) state_->latency->Reset();
+    BeginLatency(info.Env(), "NativePerfConsumer", state_->latency.get(), info[1], &progress_);
     return info.Env().Undefined();
   }
 
@@ -262,12 +263,16 @@ class NativePerfConsumer : public Napi::ObjectWrap<NativePerfConsumer> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (state_->latency) state_->latency->SetProgress(nullptr);
+    progress_.Reset();
     rings_.reset();
     return info.Env().Undefined();
   }
 
   std::shared_ptr<PerfRings> rings_;
   std::unique_ptr<PerfConsumerState> state_;
+  // Keeps begin()'s progress array (and its buffer) alive while the latency record writes to it.
+  Napi::ObjectReference progress_;
 };
 
 }  // namespace

@@ -255,6 +255,8 @@ Napi::Value InterruptThreads(const Napi::CallbackInfo& info) {
 
 int32_t g_drain_cut = 0;
 
+bool SignalReceived() { return __atomic_load_n(&g_words[kCount], __ATOMIC_RELAXED) > 0; }
+
 void InitSignals(Napi::Env env, Napi::Object exports) {
   exports.Set("interruptFlags", Napi::Function::New(env, InterruptFlags, "interruptFlags"));
   exports.Set("runInterruptibly", Napi::Function::New(env, RunInterruptibly, "runInterruptibly"));

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace rbb {
 
@@ -47,6 +48,23 @@ Napi::Object SinkResult(Napi::Env env, const SinkState& s) {
   out.Set("anomalies", Napi::Number::New(env, static_cast<double>(s.anomalies)));
   if (!s.first_anomaly.empty()) out.Set("firstAnomaly", Napi::String::New(env, s.first_anomaly));
   return out;
+}
+
+void BeginLatency(Napi::Env env, const char* who, LatencySink* latency, Napi::Value progress, Napi::ObjectReference* keep) {
+  keep->Reset();
+  int32_t* word = nullptr;
+  if (!progress.IsEmpty() && !progress.IsUndefined()) {
+    if (!latency) throw Napi::Error::New(env, std::string(who) + ": progress needs recordLatency");
+    if (!progress.IsTypedArray() || progress.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        progress.As<Napi::Int32Array>().ElementLength() < 1)
+      throw Napi::TypeError::New(env, "begin: progress must be an Int32Array of at least one element");
+    *keep = Napi::Persistent(progress.As<Napi::Object>());
+    word = progress.As<Napi::Int32Array>().Data();
+  }
+  if (latency) {
+    latency->Reset();
+    latency->SetProgress(word);
+  }
 }
 
 Napi::Object LatencyResult(Napi::Env env, const LatencySink& l) {

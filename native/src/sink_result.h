@@ -24,6 +24,13 @@ void MergeSink(SinkState* into, const SinkState& from);
 // { events, checksum, perProducer, expectedSeq, anomalies, firstAnomaly? }
 Napi::Object SinkResult(Napi::Env env, const SinkState& s);
 
+// A native consumer's begin(startSeq, progress?): resets `latency` (when the
+// consumer records latency) and points it at `progress`, an Int32Array over a
+// SharedArrayBuffer where it publishes the events handled so far at every
+// clock reading (--report-interval). `keep` holds the array alive until the
+// next begin() or close(). `who` names the consumer in errors.
+void BeginLatency(Napi::Env env, const char* who, LatencySink* latency, Napi::Value progress, Napi::ObjectReference* keep);
+
 // What a pipeline consumer recorded (src/lib/addon.ts NativeLatency):
 // { counts, total, min, max, seqLowSum, seqHighSum, wrongLength, lastEventNs }
 Napi::Object LatencyResult(Napi::Env env, const LatencySink& l);

@@ -14,7 +14,7 @@
 import * as os from 'node:os';
 import { CommanderError } from 'commander';
 import { processContext, type CommandContext } from '../commands/context.js';
-import { kernelTooOld, loadFailureAdvice, missingPrivileges } from '../shared/privileges.js';
+import { kernelTooOld, loadFailureAdvice, missingPrivileges, type PrivilegeNeeds } from '../shared/privileges.js';
 import { NEVER_STOP } from '../shared/stop.js';
 import { interruption } from './interrupt.js';
 import { limitAdvice, resourceShortfall, type Resources } from './limits.js';
@@ -25,9 +25,16 @@ export interface Entry<C> {
   /** argv without node and the script; throws CommanderError (or InvalidArgumentError) on bad input. */
   parse(argv: string[]): C;
   /**
+   * What the invocation will load, as far as privileges go (each kind of BPF
+   * object it opens: the trigger, the buffer); default: the test-run trigger
+   * and the ring buffer. The default preflight names exactly what these
+   * need, and so does the advice after a refused load.
+   */
+  privileges?(config: C): PrivilegeNeeds[];
+  /**
    * Why this invocation cannot run here (missing privileges, an old kernel),
-   * checked before it starts; default: what loading the benchmark's program
-   * needs. Return undefined when it can run.
+   * checked before it starts; default: what loading what privileges() lists
+   * needs, and the kernel version. Return undefined when it can run.
    */
   preflight?(config: C): string | undefined;
   /** Whether Ctrl-C / SIGTERM wind the command down (partial results) rather than end the process; default: yes. */
@@ -44,12 +51,14 @@ const ECHO_MAX = 64;
 const LINE_MAX = 500;
 
 export function main<C>(entry: Entry<C>, argv = process.argv.slice(2)): void {
-  const fail = failure(entry.name);
+  let needs: PrivilegeNeeds[] = [];
+  const fail = failure(entry.name, () => needs);
   guardProcess(fail);
   const config = parseOrExit(entry, argv);
   try {
+    needs = entry.privileges?.(config) ?? [];
     const denied =
-      (entry.preflight ? entry.preflight(config) : (missingPrivileges() ?? kernelTooOld())) ??
+      (entry.preflight ? entry.preflight(config) : (missingPrivileges(...needs) ?? kernelTooOld())) ??
       (entry.resources ? resourceShortfall(entry.resources(config)) : undefined);
     if (denied) {
       process.stderr.write(`${entry.name}: ${denied}\n`);
@@ -66,18 +75,27 @@ export function main<C>(entry: Entry<C>, argv = process.argv.slice(2)): void {
 }
 
 /** Writes an unexpected error as one line (with advice where a cause is known) and exits 1. */
-function failure(name: string): (err: unknown) => never {
+function failure(name: string, needs: () => PrivilegeNeeds[]): (err: unknown) => never {
   return (err) => {
-    const e = err as NodeJS.ErrnoException;
-    const advice = limitAdvice(e ?? {}) ?? loadFailureAdvice(e ?? {});
-    // One line: the addon's messages can carry libbpf's log, require() errors their require stack.
-    const message = String(e?.message ?? err)
-      .replace(/\nRequire stack:[\s\S]*$/, '')
-      .replace(/\s*\n\s*/g, ' ')
-      .trim();
-    process.stderr.write(`${name}: ${clip(message)}${advice ? ` (${advice})` : ''}\n`);
+    process.stderr.write(`${failureLine(name, err, needs())}\n`);
     process.exit(1);
   };
+}
+
+/**
+ * An unexpected error as the one line the CLI prints: the message on one line
+ * (the addon's can carry libbpf's log, require() errors their require stack),
+ * cut to length, with advice where a cause is known (`needs`: what the run
+ * loads, so privilege advice names exactly its capabilities).
+ */
+export function failureLine(name: string, err: unknown, needs: PrivilegeNeeds[] = [], release = os.release()): string {
+  const e = err as NodeJS.ErrnoException;
+  const advice = limitAdvice(e ?? {}) ?? loadFailureAdvice(e ?? {}, release, ...needs);
+  const message = String(e?.message ?? err)
+    .replace(/\nRequire stack:[\s\S]*$/, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
+  return `${name}: ${clip(message)}${advice ? ` (${advice})` : ''}`;
 }
 
 /** The write error of a pipe whose reader has gone (a failed write destroys the stream at once; 'error' comes a tick later). */
@@ -120,7 +138,9 @@ export function badInputLine(err: CommanderError): string {
 
 /** Cuts each quoted value (a 130 KB --mode, an unknown flag) to ECHO_MAX characters, and the line to LINE_MAX. */
 function clip(line: string): string {
-  const long = new RegExp(`'([^']{${ECHO_MAX + 1},})'`, 'g');
-  const cut = line.replace(long, (_, value: string) => `'${value.slice(0, ECHO_MAX)}…' (${value.length} characters)`);
+  // A quoted value opens after a space (or a bracket, or the start) and closes before one: the text
+  // between two quoted values ("'fast' is invalid. --mode must be one of ..., got 'fast'") is not one.
+  const long = new RegExp(`(^|[\\s(=])'([^']{${ECHO_MAX + 1},})'(?=$|[\\s,.;:)])`, 'g');
+  const cut = line.replace(long, (_, before: string, value: string) => `${before}'${value.slice(0, ECHO_MAX)}…' (${value.length} characters)`);
   return cut.length > LINE_MAX ? `${cut.slice(0, LINE_MAX)}…` : cut;
 }

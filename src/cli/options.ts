@@ -13,16 +13,7 @@ import type { PrefillCommandConfig } from '../commands/prefill.js';
 import type { StressCommandConfig } from '../commands/stress.js';
 import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { onlineCpus, perfRecordSize, perfRecordsThatFit } from '../lib/perf-layout.js';
-import {
-  MAX_PERF_RING_SIZE,
-  MIN_PERF_RING_SIZE,
-  perfRingSizeFor,
-  POLL_CHOICES,
-  WAKEUP_CHOICES,
-  type PipelineConfig,
-  type PollStrategy,
-  type WakeupMode,
-} from '../shared/config.js';
+import { MAX_PERF_RING_SIZE, MIN_PERF_RING_SIZE, perfRingSizeFor, POLL_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
 import { bufferOf, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { PIPELINE_MODES } from '../consumer/consumer-task.js';
@@ -31,6 +22,7 @@ import { formatMs, human } from '../shared/units.js';
 import { parseDrainArgs } from './drain-options.js';
 import { allowedCpus, bytes, checkOutputFiles, choice, choiceList, count, cpuId, cpuList, duration, outputFile } from './arg-parsers.js';
 import { parseCommand } from './parse.js';
+import { checkReportInterval, checkSubmit, checkSubmitApplies, checkWakeup, reportIntervalOption, submitOption, triggerOption, wakeupOption, type SubmitMode, type Trigger } from './producer-options.js';
 
 export const MODE_GROUP_NAMES = ['both', 'ringbuf', 'perfbuf', 'all'] as const;
 export type ModeGroup = (typeof MODE_GROUP_NAMES)[number];
@@ -108,12 +100,15 @@ interface RawOptions {
   consumerCpu?: number;
   producerCpus?: number[];
   stress: boolean;
+  trigger: Trigger;
+  submit: SubmitMode;
+  reportInterval?: number;
 }
 
 /** Flags --stress sets itself, step by step (src/runners/stress.ts): giving one would be silently ignored. */
-const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'perfRingSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram'] as const;
+const STRESS_CYCLES = ['events', 'mode', 'eventSize', 'ringSize', 'perfRingSize', 'batch', 'touch', 'runs', 'warmup', 'rate', 'poll', 'wakeup', 'histogram', 'trigger', 'submit'] as const;
 /** Flags that only mean something in the concurrent pattern (with --producers); the prefill never waits, so --read-timeout is one. */
-const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress', 'readTimeout'] as const;
+const PIPELINE_ONLY = ['chunk', 'duration', 'rate', 'poll', 'wakeup', 'histogram', 'consumerCpu', 'producerCpus', 'stress', 'readTimeout', 'reportInterval'] as const;
 
 
 export function buildCommand(): Command {
@@ -148,10 +143,13 @@ export function buildCommand(): Command {
     .addOption(new Option('--duration <time>', 'stop producing after this long: 500ms, 5s, 2m, 1h (1ms..24h)').argParser(duration('--duration', 1, 24 * 3600e3)))
     .addOption(new Option('--rate <events/s>', 'total events per second over all producers, paced open-loop (1..1,000,000,000; k/M suffixes)').argParser(count('--rate', 1, 1e9)))
     .addOption(new Option('--poll <strategy>', 'how the consumer waits for data').argParser(choice('--poll', POLL_CHOICES)).default('epoll'))
-    .addOption(new Option('--wakeup <mode>', 'the program\'s submit flag: adaptive (0), none (BPF_RB_NO_WAKEUP), force (BPF_RB_FORCE_WAKEUP)').argParser(choice('--wakeup', WAKEUP_CHOICES)).default('adaptive'))
+    .addOption(wakeupOption())
     .addOption(new Option('--histogram <file>', 'write the latency distribution in HdrHistogram text (.hgrm) format').argParser(outputFile('--histogram')))
     .addOption(new Option('--consumer-cpu <id>', `pin the consumer thread to this CPU (${CPUS_TEXT}; default: not pinned)`).argParser(cpuId('--consumer-cpu', CPUS)))
     .addOption(new Option('--producer-cpus <ids>', `pin producer i to the i-th CPU of this comma-separated list, cycling (${CPUS_TEXT}; default: not pinned)`).argParser(cpuList('--producer-cpus', CPUS)))
+    .addOption(triggerOption())
+    .addOption(submitOption())
+    .addOption(reportIntervalOption())
     .addOption(new Option('--stress', 'stress mode: cycle event sizes and modes for --duration, verify everything, print status lines').default(false))
     .allowExcessArguments(false);
 }
@@ -167,7 +165,9 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
     throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --mode ${raw.mode.join(',')} has none`);
   if (raw.producers === undefined) {
     checkPrefillFits(raw, modes, perfRingSize);
-    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, perfRingSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup };
+    checkSubmit(raw.submit, raw.eventSize);
+    checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
+    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, perfRingSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup, trigger: raw.trigger, submit: raw.submit };
     return { pattern: 'prefill', config: { run, json: raw.json } };
   }
   const run = { ...toPipelineConfig(raw, modes, explicit), perfRingSize };
@@ -220,7 +220,9 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     throw new InvalidArgumentError('--stress needs --duration (for example --duration 10m)');
   const cycled = raw.stress ? STRESS_CYCLES.find((name) => explicit(name)) : undefined;
   if (cycled)
-    throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups and pacing itself`);
+    throw new InvalidArgumentError(`--${kebab(cycled)} does not apply to --stress, which cycles event sizes, modes, rings, batches, wake-ups, pacing, triggers and submit modes itself`);
+  if (raw.stress && raw.reportInterval !== undefined)
+    throw new InvalidArgumentError('--report-interval does not apply to --stress: its steps are short and each different (stress prints a status line every few seconds)');
   const prefillOnly = modes.find((m) => !PIPELINE_MODE_CHOICES.includes(m));
   if (!raw.stress && prefillOnly)
     throw new InvalidArgumentError(
@@ -231,6 +233,13 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
   // Shorter lists cycle; a longer one would have CPUs nobody is pinned to.
   if (raw.producerCpus && raw.producerCpus.length > producers)
     throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
+  if (!raw.stress) {
+    checkSubmit(raw.submit, raw.eventSize);
+    checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
+    const perfRing = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize: explicit('perfRingSize') ? raw.perfRingSize : undefined }) : undefined;
+    checkWakeup(raw.wakeup, raw.eventSize, raw.ringSize, perfRing);
+    if (raw.reportInterval !== undefined) checkReportInterval(raw.reportInterval, durationMs, durationIsDefault);
+  }
   return {
     modes,
     eventSize: raw.eventSize,
@@ -250,6 +259,9 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     wakeup: raw.wakeup,
     consumerCpu: raw.consumerCpu,
     producerCpus: raw.producerCpus,
+    trigger: raw.trigger,
+    submit: raw.submit,
+    reportIntervalMs: raw.reportInterval,
   };
 }
 
@@ -276,10 +288,11 @@ function pacedChunk(
   const expected = Math.min(events ?? Infinity, offered);
   const largest = Math.max(1, Math.floor(expected / MIN_PACED_CHUNKS));
   if (raw.chunk <= largest) return raw.chunk;
+  const chunks = raw.trigger === 'syscall' ? 'syscall loop(s)' : 'test run(s)';
   if (explicit('chunk'))
     throw new InvalidArgumentError(
-      `--chunk ${raw.chunk} is too coarse to pace --rate ${raw.rate}: this run's ${Math.round(expected)} events would come in ${Math.ceil(expected / raw.chunk)} test run(s); ` +
-        `use --chunk ${largest} or less (at least ${MIN_PACED_CHUNKS} test runs, so the rate holds within 1 %), or leave --chunk out`,
+      `--chunk ${raw.chunk} is too coarse to pace --rate ${raw.rate}: this run's ${Math.round(expected)} events would come in ${Math.ceil(expected / raw.chunk)} ${chunks}; ` +
+        `use --chunk ${largest} or less (at least ${MIN_PACED_CHUNKS} ${chunks}, so the rate holds within 1 %), or leave --chunk out`,
     );
   return largest;
 }

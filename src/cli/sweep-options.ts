@@ -17,6 +17,8 @@ import { human } from '../shared/units.js';
 import { bytes, choiceList, count } from './arg-parsers.js';
 import { expandModes, MODE_CHOICES, type ModeChoice } from './options.js';
 import { parseCommand } from './parse.js';
+import { checkSubmit, checkSubmitApplies, checkWakeup, submitOption, triggerOption, wakeupOption, type SubmitMode, type Trigger } from './producer-options.js';
+import type { WakeupMode } from '../shared/config.js';
 
 /**
  * "16..2048:16" (start..end:step), "64,128,1000", or both mixed:
@@ -81,6 +83,9 @@ interface RawSweepOptions {
   runs: number;
   warmup: number;
   out: string;
+  trigger: Trigger;
+  submit: SubmitMode;
+  wakeup: WakeupMode;
 }
 
 export function buildSweepCommand(): Command {
@@ -102,6 +107,9 @@ export function buildSweepCommand(): Command {
     .addOption(new Option('--runs <count>', 'measured rounds per size (1..1000)').argParser(count('--runs', 1, 1000)).default(3))
     .addOption(new Option('--warmup <count>', 'unmeasured rounds per size (0..100)').argParser(count('--warmup', 0, 100)).default(1))
     .addOption(new Option('--out <dir>', 'directory for sweep.json and sweep.csv').default('results'))
+    .addOption(triggerOption())
+    .addOption(submitOption())
+    .addOption(wakeupOption())
     .allowExcessArguments(false);
 }
 
@@ -119,6 +127,13 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     throw new InvalidArgumentError(
       `--modes ${raw.modes.join(',')} with --producers ${pipelined.join(',')}: points with more than one producer run the concurrent pipeline, which runs ${PIPELINE_MODES.join(', ')} only`,
     );
+  // The producer side applies to every point, checked at every size; wake-ups only matter to pipeline points (prefill never waits).
+  for (const size of raw.sizes) checkSubmit(raw.submit, size, '--sizes');
+  checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
+  if (explicit('wakeup') && !pipelined.length)
+    throw new InvalidArgumentError('--wakeup needs --producers above 1: single-producer points run the prefill pattern, whose consumer never waits');
+  const perfRingOfPoints = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize }) : undefined;
+  for (const size of pipelined.length ? raw.sizes : []) checkWakeup(raw.wakeup, size, raw.ringSize, perfRingOfPoints);
   const config: SweepConfig = {
     sizes: raw.sizes,
     modes,
@@ -132,6 +147,9 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     runs: raw.runs,
     warmup: raw.warmup,
     outDir: raw.out,
+    trigger: raw.trigger,
+    submit: raw.submit,
+    wakeup: raw.wakeup,
   };
   if (raw.producers.includes(1)) {
     // Prefill runs must fit the ring at every size (the kernel keeps the producer

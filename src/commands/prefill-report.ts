@@ -7,6 +7,7 @@ import { type Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
 import { MODE_LABELS, bufferOf, type ModeName } from '../shared/types.js';
 import { formatSeconds, human } from '../shared/units.js';
+import type { LoadedHook } from '../shared/session.js';
 import { perfRingsText, ratioLegend, workLines } from './run-header.js';
 
 /** The ratios shown on a mode's own line: like for like to native, and a perf mode's to its ring buffer counterpart. */
@@ -25,16 +26,21 @@ const LINE_RATIOS: Partial<Record<ModeName, [string, string][]>> = {
   'perf-native-copy': [['perf-native-copy/native-copy', 'native-copy']],
 };
 
-export function formatPrefillText(config: PrefillConfig, summary: Summary): string {
+/** `loaded`: where the program ran (the header names the syscall hook when the fill used the syscall trigger). */
+export function formatPrefillText(config: PrefillConfig, summary: Summary, loaded?: LoadedHook): string {
   const lines: string[] = [];
   const commit = config.batch === 1 ? 'consumer position published after every record' : `JS modes read runs of up to ${config.batch} records, one published position per run`;
   const modes = summary.results.map((r) => r.mode);
-  const ring = modes.some((m) => bufferOf(m) === 'ringbuf') ? `ring ${human(config.ringSize)}` : '';
+  const hasRing = modes.some((m) => bufferOf(m) === 'ringbuf');
+  // The fill is not timed: trigger and submit change how the buffer is filled, not what a drain reads.
+  const ring = hasRing ? `ring ${human(config.ringSize)}${config.submit === 'output' ? ' (submit output: bpf_ringbuf_output from the stack)' : ''}` : '';
   const perf = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) : '';
+  const fill = config.trigger === 'syscall' ? `, filled by getpgid() calls on this thread (trigger syscall: the program runs at ${loaded?.hook ?? 'a syscall hook'})` : '';
   lines.push(
-    `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
+    `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}${fill}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
       `mappings pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved${ring && perf ? ' (one buffer kind, then the other)' : ''}`,
   );
+  if (loaded?.hookFailures.length) lines.push(`  syscall hooks tried first: ${loaded.hookFailures.join('; ')}`);
   lines.push(...workLines(config.touch, config.batch, summary.results.map((r) => r.mode)));
   const width = Math.max(...summary.results.map((r) => MODE_LABELS[r.mode].length)) + 1;
   for (const r of summary.results) {
@@ -72,6 +78,8 @@ export function prefillSettings(config: PrefillConfig): Record<string, unknown> 
     events: config.events,
     runs: config.runs,
     warmup: config.warmup,
+    trigger: config.trigger ?? 'test-run',
+    submit: config.submit ?? 'reserve',
   };
 }
 

@@ -10,6 +10,7 @@ import type { PrefillConfig } from '../shared/config.js';
 import { summarize, type PrefillRun } from '../shared/results.js';
 import { exitCode, interruptedBy, reportFailures, type CommandContext } from './context.js';
 import { formatPrefillJson, formatPrefillText } from './prefill-report.js';
+import type { LoadedHook } from '../shared/session.js';
 
 export interface PrefillCommandConfig {
   run: PrefillConfig;
@@ -17,15 +18,21 @@ export interface PrefillCommandConfig {
 }
 
 export function runPrefillCommand(config: PrefillCommandConfig, ctx: CommandContext): number {
-  const runs = runPrefill(config.run, ctx.stop);
-  if (ctx.stop.requested()) return reportInterrupted(config, runs, ctx);
+  let loaded: LoadedHook | undefined;
+  const runs = runPrefill(config.run, ctx.stop, () => {}, (l) => (loaded = l));
+  if (ctx.stop.requested()) return reportInterrupted(config, runs, ctx, loaded);
   const summary = summarize(config.run.modes, runs);
-  ctx.stdout((config.json ? formatPrefillJson(config.run, summary) : formatPrefillText(config.run, summary)) + '\n');
+  ctx.stdout((config.json ? formatPrefillJson(config.run, summary, hookKeys(loaded)) : formatPrefillText(config.run, summary, loaded)) + '\n');
   reportFailures(ctx, summary.failures);
   return exitCode(summary.failures.length > 0, ctx.stop);
 }
 
-function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], ctx: CommandContext): number {
+/** --json: where the program ran, next to the settings. */
+function hookKeys(loaded: LoadedHook | undefined): Record<string, unknown> {
+  return loaded ? { hook: loaded.hook, hook_failures: loaded.hookFailures } : {};
+}
+
+function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], ctx: CommandContext, loaded: LoadedHook | undefined): number {
   const { run } = config;
   // A drain the wind-down cut short measured nothing: it is only mentioned.
   const drainCut = allRuns.filter((r) => r.drainCut);
@@ -47,7 +54,7 @@ function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], 
       cut_runs: cut.map((r) => ({ mode: r.result.mode, round: r.round, events: r.result.events })),
       drains_cut: drainCut.map((r) => ({ mode: r.result.mode, round: r.round })),
     };
-    ctx.stdout(formatPrefillJson(run, { ...summary, failures }, { interrupted }) + '\n');
+    ctx.stdout(formatPrefillJson(run, { ...summary, failures }, { ...hookKeys(loaded), interrupted }) + '\n');
   } else {
     const cutNote = [
       ...cut.map(
@@ -56,7 +63,7 @@ function reportInterrupted(config: PrefillCommandConfig, allRuns: PrefillRun[], 
       ...drainCut.map((r) => `the drain of ${r.result.mode} round ${r.round} was still running when the wind-down time ran out: cut short, not measured`),
     ];
     const lines = [`${interruptedBy(ctx.stop)} after ${complete.length} of ${planned} runs: partial results${cutNote.length ? `; ${cutNote.join('; ')}` : ''}`];
-    if (measuredModes.length) lines.push(formatPrefillText(run, summary));
+    if (measuredModes.length) lines.push(formatPrefillText(run, summary, loaded));
     else lines.push(complete.length ? 'no measured run completed before the interruption (warm-up only)' : 'no run completed before the interruption');
     ctx.stdout(lines.join('\n') + '\n');
   }

@@ -44,6 +44,8 @@ export interface ConsumerTask {
   startTimeoutMs: number;
   /** Render the .hgrm text (ConsumerReport.hgrm); otherwise it is empty. */
   histogram?: boolean;
+  /** Publish the events handled so far at each latency batch (the control block's CONSUMED word), for --report-interval. */
+  reportProgress?: boolean;
 }
 
 export interface ConsumerReport {

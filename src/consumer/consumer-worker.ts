@@ -145,6 +145,8 @@ function consume(task: ConsumerTask): ConsumerReport | null {
   const positionReader = (): RingReader => (task.mode === 'native' ? new RingReader(task.ring) : reader);
   const oldestUnread = (): number | undefined => (perfBacklog ? perfBacklog.scan(true).oldestNs : oldestUnreadNs(positionReader()));
   const sink = new LatencySink(task.start.nextSeq, task.eventSize, task.touch);
+  // --report-interval's consumed/s: the count at each latency batch, for the main thread to sample.
+  if (task.reportProgress) sink.progress = control.consumedWord();
   let waitSet: WaitSet | undefined;
   let waits = 0;
   let timeouts = 0;

@@ -12,6 +12,8 @@
  * reading taken when the batch is done (or when the ring runs empty or busy,
  * whichever comes first). Every latency is therefore an upper bound that
  * includes the time to handle the rest of its batch, and is never negative.
+ * With `progress` set, each clock reading also publishes how many events have
+ * been handled (--report-interval's consumed/s).
  */
 import type { NativeLatency } from '../lib/addon.js';
 import type { Touch } from '../shared/event.js';
@@ -45,6 +47,14 @@ export class LatencySink extends EventSink {
 
   /** Asked once per batch (with the clock reading): true ends the drain by throwing DRAIN_CUT. */
   cutCheck: (() => boolean) | undefined;
+
+  /**
+   * Where each clock reading publishes the events handled so far, mod 2^32
+   * (the control block's CONSUMED word, for --report-interval), or undefined.
+   * One Atomics.store per batch of LATENCY_BATCH events; a native consumer
+   * recording latency publishes to the same word (native/src/latency_sink.h).
+   */
+  progress: Int32Array | undefined;
 
   private readonly pending = new Float64Array(LATENCY_BATCH);
   private pendingCount = 0;
@@ -114,5 +124,6 @@ export class LatencySink extends EventSink {
     for (let i = 0; i < this.pendingCount; i++) this.latencies.record(Math.max(0, now - this.pending[i]));
     this.pendingCount = 0;
     this.lastEventNs = now;
+    if (this.progress !== undefined) Atomics.store(this.progress, 0, this.events | 0);
   }
 }

@@ -133,7 +133,8 @@ export function drainNativeWithLatency(
   startSeq: ArrayLike<number>,
   idle: IdleHandler,
 ): DrainOutcome {
-  consumer.begin(startSeq);
+  // The C++ recorder publishes its count where the sink would (--report-interval).
+  consumer.begin(startSeq, sink.progress);
   for (;;) {
     const status = consumer.consume();
     sink.events = consumer.eventCount();

@@ -177,8 +177,12 @@ export type NativeVariant = 'in-place' | 'copy' | 'callback';
 
 /** The native reference consumer (native/src/native_consumer.cc): libbpf's ring_buffer__consume. */
 export interface NativeConsumer {
-  /** Resets checksum and counters; startSeq: each producer's next sequence number. */
-  begin(startSeq: ArrayLike<number>): void;
+  /**
+   * Resets checksum and counters; startSeq: each producer's next sequence number. `progress` (a consumer
+   * made with recordLatency only): an Int32Array over a SharedArrayBuffer where every clock reading
+   * publishes the events handled so far, mod 2^32 (LatencySink.progress).
+   */
+  begin(startSeq: ArrayLike<number>, progress?: Int32Array): void;
   /**
    * Drains until the ring is empty (returns EMPTY) or the next record is busy
    * (BUSY). The callback variant calls onSample once per event with a fresh
@@ -241,8 +245,12 @@ export interface PerfBuffer {
 
 /** The perf buffer's native reference consumer (native/src/native_perf_consumer.cc): libbpf's perf_buffer__consume. */
 export interface NativePerfConsumer {
-  /** Resets checksum and counters; startSeq: each producer's next sequence number. */
-  begin(startSeq: ArrayLike<number>): void;
+  /**
+   * Resets checksum and counters; startSeq: each producer's next sequence
+   * number. progress (recordLatency only): where the events handled so far
+   * are published at every clock reading, as NativeConsumer's.
+   */
+  begin(startSeq: ArrayLike<number>, progress?: Int32Array): void;
   /** Drains every CPU's ring up to its data_head; returns EMPTY (the perf buffer has no busy records), or CUT. */
   consume(): number;
   /** Events seen since begin(), over every CPU. */
@@ -270,8 +278,14 @@ export interface Addon {
   registerSyscallProducer(producerThreadsFd: number, producerEventsFd: number, producer: number, packet: Uint8Array): number;
   /** The calling thread's syscalls make no more events. */
   unregisterSyscallProducer(producerThreadsFd: number): void;
-  /** Makes the trigger syscall (getpgid) n times on the calling thread, in a native loop. Returns n. */
-  syscallLoop(n: number): number;
+  /**
+   * Makes the trigger syscall (getpgid) up to n times on the calling thread, in a native loop, and
+   * returns how many calls it made: n, or fewer when it stopped early. Every 256 calls it stops if the
+   * process has received SIGINT/SIGTERM, if `stop[0]` (a word of a SharedArrayBuffer, e.g. the
+   * control block's STOP) is non-zero, or if CLOCK_MONOTONIC has reached `deadlineNs`
+   * (process.hrtime's clock); a signal cannot end a getpgid loop by itself.
+   */
+  syscallLoop(n: number, stop?: Int32Array, deadlineNs?: number): number;
   /** The calling thread's id (gettid()). */
   gettid(): number;
   BpfObject: new (objectPath: string, options: BpfObjectOptions) => BpfObject;

@@ -32,6 +32,7 @@ export default function produce(task: ProducerTask): ProducerReport {
       { trigger: task.trigger ?? 'test-run', progFd: task.progFd, stateFd: task.stateFd, producerThreadsFd: task.producerThreadsFd ?? -1, producerEventsFd: task.producerEventsFd ?? -1 },
       task.id,
       packet,
+      control.stopWord(),
     );
     const firstSeq = native.readState(task.stateFd).nextSeq[task.id];
     // A stop ends this thread's test run in progress (EINTR) instead of waiting for a big --chunk.
@@ -60,8 +61,9 @@ export default function produce(task: ProducerTask): ProducerReport {
         report.maxLatenessNs = Math.max(report.maxLatenessNs, now - intended);
       }
       if (now >= deadlineNs) break;
-      // A chunk cut short by a signal counts as what ran; the schedule moves on.
-      const events = trigger.run(Math.min(task.chunk, left), firstSeq + report.events);
+      // A chunk cut short by a signal, a stop or the deadline (syscall loops
+      // stop at it) counts as what ran; the schedule moves on.
+      const events = trigger.run(Math.min(task.chunk, left), firstSeq + report.events, Number.isFinite(deadlineNs) ? deadlineNs : undefined);
       left -= events;
       report.events += events;
       report.chunks++;

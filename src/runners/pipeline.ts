@@ -25,6 +25,12 @@
  * the prefill), each round running one buffer kind's modes, then the other's.
  * Their drops are also reported by the kernel as lost samples, checked against
  * the program's drop counters over the session (verifyLost).
+ *
+ * The producers run the program with the configured trigger: test runs, or
+ * the syscall at whose entry the session attached it (LoadedHook says
+ * which). An attached syscall hook runs on every syscall of the machine, so
+ * the sessions are closed as soon as the last run is done (and only one is
+ * loaded at a time: BufferSessions).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -34,15 +40,16 @@ import { LATENCY_BATCH } from '../consumer/latency-sink.js';
 import { producerShare } from '../producer/pacing.js';
 import type { ProducerReport, ProducerTask } from '../producer/producer-task.js';
 import { ControlBlock } from '../shared/control.js';
-import type { Session } from '../shared/session.js';
+import type { LoadedHook, Session } from '../shared/session.js';
 import type { PipelineConfig } from '../shared/config.js';
+import { IntervalSampler, type IntervalSample } from '../shared/intervals.js';
 import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
 import { interleaveGroups } from '../shared/stats.js';
 import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
 import { Waker } from '../lib/waker.js';
 import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain, verifyLost } from '../shared/verify.js';
-import { BufferSessions, modesByBuffer, pipelineSessionOptions } from './sessions.js';
+import { BufferSessions, modesByBuffer, sessionOptionsOf } from './sessions.js';
 
 /** How long workers get to start (thread start, addon load, pinning) and report ready. */
 export const STARTUP_TIMEOUT_MS = 15_000;
@@ -51,6 +58,14 @@ export const CONSUMER_GRACE_MS = 60_000;
 
 export const LATENCY_CLOCK = `consumer clock read once per drained batch (after up to ${LATENCY_BATCH} events, or when the ring runs empty)`;
 
+/** Optional callbacks while the pipeline runs (the text report prints as it goes). */
+export interface PipelineObserver {
+  /** The session is loaded; nothing has run yet. */
+  onStart?(start: LoadedHook): void;
+  /** With reportIntervalMs: each interval of a run as it ends. */
+  onInterval?(mode: PipelineMode, round: number, warmup: boolean, sample: IntervalSample): void;
+}
+
 /**
  * Runs every round (every mode of config.modes, interleaved) through the
  * pipeline, one run after the other, warm-ups included, and calls onRun after
@@ -58,13 +73,24 @@ export const LATENCY_CLOCK = `consumer clock read once per drained batch (after 
  * drains what they made, so the partial run is verified like any other, and
  * no further run starts.
  */
-export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PipelineRun) => void = () => {}): Promise<PipelineRun[]> {
+export async function runPipeline(
+  config: PipelineConfig,
+  stop: StopSignal = NEVER_STOP,
+  onRun: (run: PipelineRun) => void = () => {},
+  observer: PipelineObserver = {},
+): Promise<PipelineRun[]> {
   const unsupported = config.modes.find((m) => !(PIPELINE_MODES as readonly ModeName[]).includes(m));
   if (unsupported) throw new Error(`--mode ${unsupported}: the concurrent pipeline runs ${PIPELINE_MODES.join(', ')} only`);
-  const sessions = new BufferSessions((buffer) => pipelineSessionOptions(config, buffer));
+  const sessions = new BufferSessions((buffer) => sessionOptionsOf(config, buffer));
   const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
-  // The first run's session is loaded before any thread starts (a limit too low shows as the load's own error).
-  sessions.forMode(rounds[0][0]);
+  try {
+    // The first run's session is loaded before any thread starts (a limit too
+    // low shows as the load's own error); the header names where it runs.
+    observer.onStart?.(sessions.forMode(rounds[0][0]).loadedHook);
+  } catch (err) {
+    sessions.close();
+    throw err;
+  }
   // Per perf session: drops whose lost records the kernel has not written yet (verifyLost).
   const pendingLost = new Map<Session, number>();
   const pool = new Piscina<ProducerTask, ProducerReport>({
@@ -84,7 +110,8 @@ export async function runPipeline(config: PipelineConfig, stop: StopSignal = NEV
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const run = await runMode(sessions.forMode(mode), pool, poolFailure, config, mode as PipelineMode, stop, pendingLost);
+        const onInterval = observer.onInterval && ((sample: IntervalSample) => observer.onInterval!(mode as PipelineMode, round, round < config.warmup, sample));
+        const run = await runMode(sessions.forMode(mode), pool, poolFailure, config, mode as PipelineMode, stop, pendingLost, onInterval);
         if (!run) return runs; // stopped before it started
         const counted = { round, warmup: round < config.warmup, ...run };
         runs.push(counted);
@@ -122,6 +149,7 @@ async function runMode(
   mode: PipelineMode,
   stop: StopSignal,
   pendingLost: Map<Session, number>,
+  onInterval: ((sample: IntervalSample) => void) | undefined,
 ): Promise<Omit<PipelineRun, 'round' | 'warmup'> | undefined> {
   // Only while nothing produces: every mode's sequences start at 0.
   session.resetState();
@@ -155,6 +183,7 @@ async function runMode(
     control: control.buffer,
     stopWakeFd: stop.wakeFd,
     histogram: config.histogram,
+    reportProgress: config.reportIntervalMs !== undefined,
     startTimeoutMs: STARTUP_TIMEOUT_MS,
   };
   const consumer = new Worker(path.join(__dirname, '..', 'consumer', 'consumer-worker.js'), { workerData: consumerTask });
@@ -172,6 +201,7 @@ async function runMode(
   const everything = Promise.race([Promise.all([Promise.all(producerRuns), consumerDone]), poolFailure]);
   // The first failure anywhere stops everyone else.
   everything.catch(() => control.fail());
+  let sampler: IntervalSampler | undefined;
 
   try {
     const ready = await Promise.race([control.waitAllReady(config.producers + 1, STARTUP_TIMEOUT_MS), everything.then(() => true), stopped]);
@@ -190,20 +220,26 @@ async function runMode(
       throw new Error(`only ${control.readyCount} of ${config.producers + 1} workers were ready within ${STARTUP_TIMEOUT_MS} ms`);
     }
     const startNs = process.hrtime.bigint();
+    if (config.reportIntervalMs !== undefined)
+      sampler = new IntervalSampler({ state: () => session.readState(), consumed: () => control.consumed() }, config.reportIntervalMs, before, Number(startNs), onInterval);
     control.release(startNs);
+    sampler?.begin();
     const producers = await Promise.race([Promise.all(producerRuns), poolFailure]);
     const report = await withTimeout(consumerDone, config.readTimeoutMs + CONSUMER_GRACE_MS, () => {
       control.fail();
       return `consumer (${mode}) still draining ${config.readTimeoutMs + CONSUMER_GRACE_MS} ms after the producers finished`;
     });
     if (!report) throw new Error(`consumer (${mode}) reported nothing although the run was released`);
-    return assemble(session, config, mode, Number(startNs), before, producers, report, pendingLost);
+    // Every worker is done: the last interval ends here, so the series adds up to the run's totals.
+    const intervals = sampler?.finish();
+    return assemble(session, config, mode, Number(startNs), before, producers, report, pendingLost, intervals);
   } catch (err) {
     control.fail();
     await consumer.terminate();
     await Promise.race([Promise.allSettled(producerRuns), poolFailure.catch(() => {})]);
     throw err;
   } finally {
+    sampler?.finish();
     stopOnInterrupt();
     clearTimeout(cutTimer);
     // Every worker has returned or been terminated: nobody wakes the waker any more.
@@ -213,11 +249,15 @@ async function runMode(
 
 function producerTask(session: Session, config: PipelineConfig, control: ControlBlock, id: number): ProducerTask {
   const cpus = config.producerCpus;
+  const { trigger, progFd, stateFd, producerThreadsFd, producerEventsFd } = session.triggerFds;
   return {
     id,
     producers: config.producers,
-    progFd: session.object.progFd,
-    stateFd: session.object.stateFd,
+    progFd,
+    stateFd,
+    trigger,
+    producerThreadsFd,
+    producerEventsFd,
     eventSize: config.eventSize,
     chunk: config.chunk,
     events: config.events === undefined ? undefined : producerShare(config.events, config.producers, id),
@@ -238,6 +278,7 @@ function assemble(
   producers: ProducerReport[],
   report: ConsumerReport,
   pendingLost: Map<Session, number>,
+  intervals: IntervalSample[] | undefined,
 ): Omit<PipelineRun, 'round' | 'warmup'> {
   const after = session.readState();
   const delta = counterDelta(before, after);
@@ -286,6 +327,10 @@ function assemble(
       stall: report.stall ?? null,
       unread: report.unread,
       ...(outcome.lost === undefined ? {} : { lost: outcome.lost }),
+      trigger: config.trigger ?? 'test-run',
+      hook: session.hook,
+      submit: config.submit ?? 'reserve',
+      ...(intervals ? { intervals } : {}),
     },
   };
 }

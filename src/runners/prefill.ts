@@ -18,7 +18,7 @@ import { releaseNativeConsumers } from '../consumer/native-consumer.js';
 import { PerfBufferReader } from '../lib/perf-reader.js';
 import { BUSY, RingReader } from '../lib/ring-reader.js';
 import { buildPacket } from '../shared/event.js';
-import type { Session } from '../shared/session.js';
+import type { LoadedHook, Session } from '../shared/session.js';
 import { interleaveGroups } from '../shared/stats.js';
 import type { PrefillConfig } from '../shared/config.js';
 import type { PrefillRun } from '../shared/results.js';
@@ -26,7 +26,7 @@ import { NEVER_STOP, runInterruptibly, type StopSignal } from '../shared/stop.js
 import type { DrainOutcome } from '../shared/types.js';
 import type { ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain, verifyLost } from '../shared/verify.js';
-import { BufferSessions, modesByBuffer, ringSessionOptions } from './sessions.js';
+import { BufferSessions, modesByBuffer, sessionOptionsOf } from './sessions.js';
 
 /**
  * Runs every round and calls onRun after each drain; returns all runs,
@@ -36,12 +36,21 @@ import { BufferSessions, modesByBuffer, ringSessionOptions } from './sessions.js
  * the stop is terminated (StopSignal.runInterruptibly) and its run marked
  * drainCut, so the completed runs are reported in time whatever the backlog.
  */
-export function runPrefill(config: PrefillConfig, stop: StopSignal = NEVER_STOP, onRun: (run: PrefillRun) => void = () => {}): PrefillRun[] {
-  const sessions = new BufferSessions((buffer) => ringSessionOptions(config, buffer));
+export function runPrefill(
+  config: PrefillConfig,
+  stop: StopSignal = NEVER_STOP,
+  onRun: (run: PrefillRun) => void = () => {},
+  onStart: (start: LoadedHook) => void = () => {},
+): PrefillRun[] {
+  // The fill runs with the configured trigger and submit mode: the events are
+  // byte-identical either way, so the drains and their checksums are too.
+  const sessions = new BufferSessions((buffer) => sessionOptionsOf(config, buffer));
   try {
+    const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
+    // The first run's session is loaded before the header: it names where the program runs.
+    onStart(sessions.forMode(rounds[0][0]).loadedHook);
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
-    const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;

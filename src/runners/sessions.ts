@@ -13,15 +13,14 @@
  */
 import type { BufferKind } from '../lib/addon.js';
 import { releaseNativeConsumersOf } from '../consumer/native-consumer.js';
-import { perfRingSizeFor, SUBMIT_FLAGS, type PipelineConfig, type RingConfig, type WakeupMode } from '../shared/config.js';
-import { Session, type SessionOptions } from '../shared/session.js';
-import type { PerfWakeup } from '../lib/addon.js';
+import { perfRingSizeFor, type RingConfig, type WakeupMode } from '../shared/config.js';
+import { Session, sessionOptionsFor, type SessionOptions } from '../shared/session.js';
 import { bufferOf, type ModeName } from '../shared/types.js';
 
 export class BufferSessions {
   private readonly open = new Map<BufferKind, Session>();
 
-  /** optionsFor(buffer): how to load the session of that kind (ringSessionOptions, pipelineSessionOptions). */
+  /** optionsFor(buffer): how to load the session of that kind (sessionOptionsOf). */
   constructor(private readonly optionsFor: (buffer: BufferKind) => SessionOptions) {}
 
   /** The session for `buffer`, loaded on first use (after closing the other kind's, when only one may be loaded). */
@@ -60,32 +59,11 @@ export function modesByBuffer(modes: readonly ModeName[]): ModeName[][] {
 }
 
 /**
- * A prefill session of `buffer` for this config: the event and ring sizes and,
- * for the perf buffer, each CPU's ring (perfRingSizeFor). Options the config
- * gains for the program (trigger, submit mode, ...) belong here, so every
- * runner passes them on.
+ * The session of `buffer` for a runner's config: sessionOptionsFor() (trigger,
+ * submit mode, wake-ups) with, for the perf buffer, each CPU's ring
+ * (perfRingSizeFor). A config without `wakeup` (the prefill) gets the
+ * defaults: nothing waits on a prefill's buffer.
  */
-export function ringSessionOptions(config: RingConfig, buffer: BufferKind): SessionOptions {
-  const base: SessionOptions = { eventSize: config.eventSize, ringSize: config.ringSize, buffer };
-  return buffer === 'perfbuf' ? { ...base, perfRingSize: perfRingSizeFor(config) } : base;
-}
-
-/**
- * The perf buffer's wake-ups for the pipeline's --wakeup: `adaptive` and
- * `force` wake the consumer on every sample (wakeup_events 1, libbpf's
- * perf_buffer__new() default: perf has no "only if the consumer caught up"),
- * `none` once per ring size of data per CPU (watermark = the ring: perf has no
- * "never"; --read-timeout bounds the consumer's wait, as with
- * BPF_RB_NO_WAKEUP).
- */
-export function perfWakeupFor(wakeup: WakeupMode, perfRingSize: number): PerfWakeup {
-  return wakeup === 'none' ? { bytes: perfRingSize } : { events: 1 };
-}
-
-/** A pipeline session of `buffer`: ringSessionOptions plus the wake-up setting of that buffer kind. */
-export function pipelineSessionOptions(config: PipelineConfig, buffer: BufferKind): SessionOptions {
-  const options = ringSessionOptions(config, buffer);
-  return buffer === 'perfbuf'
-    ? { ...options, perfWakeup: perfWakeupFor(config.wakeup, perfRingSizeFor(config)) }
-    : { ...options, submitFlags: SUBMIT_FLAGS[config.wakeup] };
+export function sessionOptionsOf(config: RingConfig & { wakeup?: WakeupMode }, buffer: BufferKind): SessionOptions {
+  return sessionOptionsFor({ ...config, buffer, perfRingSize: perfRingSizeFor(config) });
 }

@@ -6,7 +6,12 @@
  *                 perf-native) in the pipeline; all nine in prefill steps (both buffers,
  *                 native-copy, perf-native-copy and callback too)
  *   touch         field and all (the per-event work)
- *   wake-ups      adaptive, none, force; waiting by epoll, sometimes spin
+ *   wake-ups      adaptive, none, force, sampled (threshold: an eighth of the
+ *                 ring); waiting by epoll, sometimes spin
+ *   triggers      test runs, and the syscall trigger (producer threads making
+ *                 getpgid() at an attached hook), prefill fills included
+ *   submit        reserve + submit, and bpf_ringbuf_output() where the event
+ *                 fits the program's stack
  *   rings         16 KiB (overflow guaranteed) .. 64 MiB; the perf buffer's rings
  *                 get the same size per CPU
  *   batches       1, 8, 64 records per published position
@@ -24,8 +29,10 @@
  */
 import * as fs from 'node:fs';
 import type { PipelineConfig, PollStrategy, StressConfig, WakeupMode } from '../shared/config.js';
+import type { SubmitMode, Trigger } from '../lib/addon.js';
+import { OUTPUT_MAX_EVENT_SIZE } from '../shared/event.js';
 import { collectGarbage } from '../shared/gc.js';
-import { recordsThatFit } from '../lib/ring-layout.js';
+import { recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { perfRecordsThatFit } from '../lib/perf-layout.js';
 import { checksumDisagreement } from '../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
@@ -40,7 +47,10 @@ export const STRESS_SIZES = [16, 17, 64, 100, 128, 255, 256, 1000, 2048, 3072] a
 const RINGS = [16 * 1024, 1024 ** 2, 16 * 1024 ** 2, 64 * 1024 ** 2] as const;
 export const STRESS_MAX_RING = Math.max(...RINGS);
 const BATCHES = [1, 8, 64] as const;
-const WAKEUPS: readonly WakeupMode[] = ['adaptive', 'none', 'force'];
+/** 'threshold' stands for a sampled wake-up at an eighth of the step's ring (stressWakeup). */
+const WAKEUPS = ['adaptive', 'none', 'force', 'threshold'] as const;
+/** The triggers the cycle runs (bench.ts asks for the privileges of both before a stress run). */
+export const STRESS_TRIGGERS: readonly Trigger[] = ['test-run', 'syscall'];
 const PREFILL_MODES: ModeName[] = [...RINGBUF_MODES, ...PERFBUF_MODES];
 /** Every PREFILL_EVERY-th step is a prefill (all nine modes, identical events, checksums compared across both buffers). */
 const PREFILL_EVERY = 7;
@@ -55,6 +65,8 @@ export interface StressStep {
   modes: ModeName[];
   wakeup: WakeupMode;
   poll: PollStrategy;
+  trigger: Trigger;
+  submit: SubmitMode;
   /** Total events/s over the producers; undefined: flat out. */
   rate: number | undefined;
 }
@@ -67,23 +79,35 @@ export interface StressStep {
  * and mode meets both.
  */
 export function stressStep(index: number): StressStep {
+  const eventSize = STRESS_SIZES[index % STRESS_SIZES.length];
+  const ringSize = RINGS[(index + Math.floor(index / STRESS_SIZES.length)) % RINGS.length];
   return {
     index,
     pattern: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? 'prefill' : 'pipeline',
-    eventSize: STRESS_SIZES[index % STRESS_SIZES.length],
-    ringSize: RINGS[(index + Math.floor(index / STRESS_SIZES.length)) % RINGS.length],
+    eventSize,
+    ringSize,
     batch: BATCHES[index % BATCHES.length],
     touch: TOUCH_CHOICES[(index + Math.floor(index / 4)) % TOUCH_CHOICES.length],
     modes: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % PIPELINE_MODES.length]],
-    wakeup: WAKEUPS[Math.floor(index / 2) % WAKEUPS.length],
+    wakeup: stressWakeup(WAKEUPS[Math.floor(index / 2) % WAKEUPS.length], ringSize, eventSize),
     poll: index % 5 === 4 ? 'spin' : 'epoll',
+    // Flips every step, and its pairing with the sizes flips every pass over them.
+    trigger: STRESS_TRIGGERS[(index + Math.floor(index / STRESS_SIZES.length)) % STRESS_TRIGGERS.length],
+    // Output where the event fits the program's stack, half of the time (a three-step beat, against the trigger's two).
+    submit: eventSize <= OUTPUT_MAX_EVENT_SIZE && Math.floor(index / 3) % 2 === 1 ? 'output' : 'reserve',
     // Every third step paced well below what a consumer drains, so it really waits in epoll.
     rate: index % 3 === 2 ? 300_000 : undefined,
   };
 }
 
+/** A sampled wake-up at an eighth of the ring (at least one record, so it is a threshold the CLI would take too). */
+function stressWakeup(wakeup: (typeof WAKEUPS)[number], ringSize: number, eventSize: number): WakeupMode {
+  if (wakeup !== 'threshold') return wakeup;
+  return `threshold:${Math.max(recordSize(eventSize), ringSize / 8)}`;
+}
+
 export function describeStep(s: StressStep): string {
-  const base = `#${s.index} ${s.pattern} ${s.modes.join('+')} ${s.eventSize} B ring ${human(s.ringSize)} batch ${s.batch} touch ${s.touch}`;
+  const base = `#${s.index} ${s.pattern} ${s.modes.join('+')} ${s.eventSize} B ring ${human(s.ringSize)} batch ${s.batch} touch ${s.touch} ${s.trigger}${s.submit === 'output' ? ' output' : ''}`;
   if (s.pattern === 'prefill') return base;
   return `${base} ${s.poll}/${s.wakeup} ${s.rate === undefined ? 'flat out' : `${s.rate / 1000}k/s`}`;
 }
@@ -114,10 +138,20 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
       // The fill may run on one CPU: it must fit one CPU's perf ring too.
       const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize), perfRecordsThatFit(step.ringSize, step.eventSize));
       // A drain a stop cut short measured nothing and is left out of the accounting.
-      const runs = runPrefill(
-        { events, modes: step.modes, eventSize: step.eventSize, ringSize: step.ringSize, perfRingSize: step.ringSize, batch: step.batch, touch: step.touch, runs: 1, warmup: 0 },
-        stop,
-      ).filter((r) => !r.drainCut);
+      const prefill = {
+        events,
+        modes: step.modes,
+        eventSize: step.eventSize,
+        ringSize: step.ringSize,
+        perfRingSize: step.ringSize,
+        batch: step.batch,
+        touch: step.touch,
+        runs: 1,
+        warmup: 0,
+        trigger: step.trigger,
+        submit: step.submit,
+      };
+      const runs = runPrefill(prefill, stop).filter((r) => !r.drainCut);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -147,6 +181,8 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
         rate: step.rate,
         poll: step.poll,
         wakeup: step.wakeup,
+        trigger: step.trigger,
+        submit: step.submit,
       };
       const runs = await runPipeline(pipeline, stop);
       for (const r of runs) {

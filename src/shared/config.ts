@@ -4,6 +4,7 @@
  * them from flags, sweep and stress build them from their own plans.
  */
 import { onlineCpus } from '../lib/perf-layout.js';
+import type { SubmitMode, SyscallHook, Trigger } from '../lib/addon.js';
 import type { Touch } from './event.js';
 import type { ModeName } from './types.js';
 
@@ -11,11 +12,30 @@ export const POLL_CHOICES = ['spin', 'epoll'] as const;
 /** How the pipeline's consumer waits for data: re-read at once, or epoll_wait for at most the read timeout. */
 export type PollStrategy = (typeof POLL_CHOICES)[number];
 
+/** The fixed wake-up modes; `threshold:BYTES` (sampled wake-ups) is the other kind. */
 export const WAKEUP_CHOICES = ['adaptive', 'none', 'force'] as const;
-/** The program's bpf_ringbuf_submit() flag. */
-export type WakeupMode = (typeof WAKEUP_CHOICES)[number];
-/** bpf_ringbuf_submit() flags for each wake-up mode (BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2). */
-export const SUBMIT_FLAGS: Record<WakeupMode, number> = { adaptive: 0, none: 1, force: 2 };
+/**
+ * When the consumer is woken. Ring buffer: the program's bpf_ringbuf_submit()
+ * flag - adaptive (0: the kernel wakes a waiting consumer when it has caught
+ * up), none (BPF_RB_NO_WAKEUP), force (BPF_RB_FORCE_WAKEUP, every event) - or
+ * `threshold:BYTES`, sampled as the kernel's ringbuf bench does: force a
+ * wake-up once bpf_ringbuf_query(BPF_RB_AVAIL_DATA) >= BYTES, else none.
+ * Perf buffer: the perf event's wakeup_events / wakeup_watermark
+ * (sessionOptionsFor in session.ts).
+ */
+export type WakeupMode = (typeof WAKEUP_CHOICES)[number] | `threshold:${number}`;
+/** bpf_ringbuf_submit() flags for each fixed wake-up mode (BPF_RB_NO_WAKEUP = 1, BPF_RB_FORCE_WAKEUP = 2). */
+export const SUBMIT_FLAGS: Record<(typeof WAKEUP_CHOICES)[number], number> = { adaptive: 0, none: 1, force: 2 };
+
+/** The sampled wake-up's threshold in bytes, or undefined for the fixed modes. */
+export function wakeupThreshold(mode: WakeupMode): number | undefined {
+  return mode.startsWith('threshold:') ? Number(mode.slice('threshold:'.length)) : undefined;
+}
+
+/** What runs the BPF program (src/shared/trigger.ts): BPF_PROG_TEST_RUN, or producer threads making a syscall at whose entry it is attached. */
+export const TRIGGER_CHOICES: readonly Trigger[] = ['test-run', 'syscall'];
+/** How an event enters the ring buffer: bpf_ringbuf_reserve() + submit, or bpf_ringbuf_output() from the program's stack. */
+export const SUBMIT_CHOICES: readonly SubmitMode[] = ['reserve', 'output'];
 
 /** The loaded program and ring every pattern needs. */
 export interface RingConfig {
@@ -32,6 +52,12 @@ export interface RingConfig {
    * power of two and a multiple of the page size. Default: perfRingSizeFor().
    */
   perfRingSize?: number;
+  /** What runs the program; default test-run. */
+  trigger?: Trigger;
+  /** Syscall trigger: the hooks to try, in order (default: every one, SYSCALL_HOOKS). Not a flag: tests pick one. */
+  hooks?: SyscallHook[];
+  /** Ring buffer: reserve + submit (default) or bpf_ringbuf_output(). */
+  submit?: SubmitMode;
 }
 
 /** Smallest and largest --perf-ring-size: a page, and what one ring's SharedArrayBuffer (metadata page + data) allows with room to spare. */
@@ -86,6 +112,12 @@ export interface PipelineConfig extends RingConfig {
   producerCpus: number[] | undefined;
   /** Render each run's latency distribution as .hgrm text (PipelineRun.hgrm); it takes a while for long runs, so only when asked. */
   histogram?: boolean;
+  /**
+   * --report-interval: sample produced, consumed and dropped events every
+   * this many ms of each run (PipelineModeResult.intervals); undefined: no
+   * per-interval report.
+   */
+  reportIntervalMs?: number;
 }
 
 /** Stress: short verified steps cycling sizes, modes, rings, batches, wake-ups and pacing for durationMs. */

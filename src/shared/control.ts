@@ -12,7 +12,9 @@
  *    BPF_PROG_TEST_RUN has returned: from then on everything it produced is in
  *    the ring or counted as dropped, which is what lets the consumer stop;
  *  - CUT tells a consumer still draining a backlog after a stop to end at its
- *    next batch (the wind-down budget, src/shared/stop.ts WIND_DOWN_MS).
+ *    next batch (the wind-down budget, src/shared/stop.ts WIND_DOWN_MS);
+ *  - CONSUMED is the consumer's count of events handled, which the main
+ *    thread samples for --report-interval.
  *
  * A stop has to reach threads that are not looking at these words: the
  * consumer may sleep in epoll_wait (up to --read-timeout) and a producer may be
@@ -38,6 +40,14 @@ const PRODUCERS_DONE = 4;
 /** The consumer's waker fd, or -1. */
 const WAKER_FD = 5;
 const CUT = 6;
+/**
+ * Events the consumer has handled, mod 2^32, published at each latency batch
+ * (LatencySink.progress, native/src/latency_sink.h) and sampled by the main
+ * thread for --report-interval. Mod 2^32 so one Atomics.store of an int32
+ * does; a sampler taking differences sees no wrap as long as fewer than 2^32
+ * events pass between two samples.
+ */
+const CONSUMED = 7;
 /** Producer i's kernel thread id (0: none) at word PRODUCER_TIDS + i. */
 const PRODUCER_TIDS = 8;
 const WORDS = PRODUCER_TIDS + MAX_PRODUCERS;
@@ -198,6 +208,25 @@ export class ControlBlock {
 
   failed(): boolean {
     return Atomics.load(this.words, FAILED) === 1;
+  }
+
+  /**
+   * The STOP word alone, for native loops that look at it themselves (the
+   * syscall trigger's: addon syscallLoop). Set with Atomics.store by
+   * requestStop(), so any thread's relaxed load sees it soon after.
+   */
+  stopWord(): Int32Array {
+    return new Int32Array(this.buffer, STOP * 4, 1);
+  }
+
+  /** The CONSUMED word, for the consumer to publish into (LatencySink.progress, NativeConsumer.begin). */
+  consumedWord(): Int32Array {
+    return new Int32Array(this.buffer, CONSUMED * 4, 1);
+  }
+
+  /** The consumer's last published count of events handled, mod 2^32 (an unsigned 32-bit number). */
+  consumed(): number {
+    return Atomics.load(this.words, CONSUMED) >>> 0;
   }
 
   cutRequested(): boolean {

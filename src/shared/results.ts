@@ -6,6 +6,7 @@
  */
 import { median, ratios } from './stats.js';
 import type { Touch } from './event.js';
+import type { IntervalSample } from './intervals.js';
 import type { LatencySummary, ModeName } from './types.js';
 
 /** One measured drain. */
@@ -66,6 +67,14 @@ export interface PipelineModeResult extends ModeResult {
   stall: string | null;
   /** Events a stop's cut left in the ring, counted but not read (0 unless interrupted with a backlog). */
   unread: number;
+  /** What ran the program: test-run or syscall. */
+  trigger: string;
+  /** Where: "test-run (tc, BPF_PROG_TEST_RUN)" or the syscall hook attached, e.g. "tp_btf/sys_enter". */
+  hook: string;
+  /** Ring buffer: reserve (+ submit) or output. */
+  submit: string;
+  /** With --report-interval: the run's intervals (they add up to produced, events and drops). */
+  intervals?: IntervalSample[];
 }
 
 export interface PipelineRun extends RoundRun<PipelineModeResult> {

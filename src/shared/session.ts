@@ -6,7 +6,8 @@
  * events at once; the mappings go when the last SharedArrayBuffer referring to
  * them is collected.
  */
-import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type PerfBuffer, type PerfWakeup, type ProducerState } from '../lib/addon.js';
+import { addon, bpfObjectPath, type BpfObject, type BpfObjectOptions, type BufferKind, type PerfBuffer, type PerfWakeup, type ProducerState } from '../lib/addon.js';
+import { SUBMIT_FLAGS, wakeupThreshold, type RingConfig, type WakeupMode } from './config.js';
 import { checkEventContract } from './contract.js';
 import type { RingMemory } from '../lib/ring-layout.js';
 import type { PerfRingMemory } from '../lib/perf-layout.js';
@@ -23,6 +24,54 @@ export interface SessionOptions extends BpfObjectOptions {
   perfRingSize?: number;
   /** perfbuf: wake-ups (default: every event, as libbpf's perf_buffer__new()). */
   perfWakeup?: PerfWakeup;
+}
+
+/**
+ * The Session options for a run's producer side, whatever the buffer: the
+ * trigger, the submit mode and the wake-ups, so that each is a choice of its
+ * own, orthogonal to the buffer kind.
+ *   ring buffer  adaptive/none/force -> submitFlags 0/1/2; threshold:B ->
+ *                wakeupThreshold B (FORCE once B bytes wait, else NO_WAKEUP);
+ *   perf buffer  adaptive/force -> a wake-up per event (libbpf's default: the
+ *                perf buffer has no adaptive mode, and an event-count wake-up
+ *                is what libbpf users get); none -> one per perfRingSize bytes
+ *                (no earlier wake-up than a full ring); threshold:B -> one per
+ *                B bytes written (watermark).
+ */
+export function sessionOptionsFor(
+  config: Pick<RingConfig, 'eventSize' | 'ringSize' | 'trigger' | 'hooks' | 'submit'> & { wakeup?: WakeupMode; buffer?: BufferKind; perfRingSize?: number },
+): SessionOptions {
+  const wakeup = config.wakeup ?? 'adaptive';
+  const threshold = wakeupThreshold(wakeup);
+  const options: SessionOptions = { eventSize: config.eventSize, ringSize: config.ringSize, trigger: config.trigger ?? 'test-run', submit: config.submit ?? 'reserve' };
+  if (config.hooks) options.hooks = config.hooks;
+  if (config.buffer === 'perfbuf') {
+    const perfRingSize = config.perfRingSize ?? config.ringSize;
+    return { ...options, buffer: 'perfbuf', perfRingSize, perfWakeup: perfWakeupFor(wakeup, perfRingSize) };
+  }
+  if (threshold !== undefined) return { ...options, wakeupThreshold: threshold };
+  return { ...options, submitFlags: SUBMIT_FLAGS[wakeup as keyof typeof SUBMIT_FLAGS] };
+}
+
+/**
+ * The perf buffer's wake-ups for --wakeup: adaptive and force wake the
+ * consumer on every sample (wakeup_events 1, libbpf's perf_buffer__new()
+ * default: perf has no "only if the consumer caught up"); none once per ring
+ * size of data per CPU (perf has no "never"; --read-timeout bounds the wait, as
+ * with BPF_RB_NO_WAKEUP); threshold:B once B bytes are written (watermark).
+ */
+export function perfWakeupFor(wakeup: WakeupMode, perfRingSize: number): PerfWakeup {
+  const threshold = wakeupThreshold(wakeup);
+  if (threshold !== undefined) return { bytes: threshold };
+  return wakeup === 'none' ? { bytes: perfRingSize } : { events: 1 };
+}
+
+/** Where the loaded program runs, known once a session is loaded (the reports' header lines say it). */
+export interface LoadedHook {
+  /** "test-run (tc, BPF_PROG_TEST_RUN)" or the attached syscall hook, e.g. "tp_btf/sys_enter". */
+  hook: string;
+  /** Syscall trigger: each hook tried before the attached one, and why it failed. */
+  hookFailures: string[];
 }
 
 /** Syscalls per native loop in produce(): small enough to notice a stop request soon. */
@@ -65,6 +114,11 @@ export class Session {
   /** What runs the program, for the report's header line: the test run, or the syscall hook attached. */
   get hook(): string {
     return this.object.hook;
+  }
+
+  /** The hook and the ones tried before it, as the runners report them once the session is loaded. */
+  get loadedHook(): LoadedHook {
+    return { hook: this.object.hook, hookFailures: [...this.object.hookFailures] };
   }
 
   /** What a producer thread needs to produce with this session's trigger (ProducerTrigger). */

@@ -24,10 +24,17 @@ export interface TriggerFds {
 export class ProducerTrigger {
   private registered = false;
 
+  /**
+   * `stop`: a word (Int32Array of one element over a SharedArrayBuffer, the
+   * control block's STOP) that ends a syscall loop early when set; the
+   * process's SIGINT/SIGTERM end it in any case. Test runs are ended by a
+   * signal to the thread instead (EINTR: ControlBlock.requestStop).
+   */
   constructor(
     private readonly fds: TriggerFds,
     readonly producerId: number,
     private readonly packet: Uint8Array,
+    private readonly stop?: Int32Array,
   ) {
     if (fds.trigger === 'syscall') {
       addon().registerSyscallProducer(fds.producerThreadsFd, fds.producerEventsFd, producerId, packet);
@@ -38,10 +45,12 @@ export class ProducerTrigger {
   /**
    * Produces `count` events (at most MAX_REPEAT for test-run); `seqBefore` is
    * the producer's next sequence number. Returns how many ran: all of them,
-   * unless a signal cut a test run short (test-run.ts).
+   * unless a signal cut a test run short (test-run.ts), or a stop or
+   * `deadlineNs` (process.hrtime ns; syscall trigger only) ended the syscall
+   * loop early.
    */
-  run(count: number, seqBefore: number): number {
-    if (this.fds.trigger === 'syscall') return addon().syscallLoop(count);
+  run(count: number, seqBefore: number, deadlineNs?: number): number {
+    if (this.fds.trigger === 'syscall') return addon().syscallLoop(count, this.stop, deadlineNs);
     return countedTestRun(this.fds.progFd, this.fds.stateFd, this.producerId, this.packet, count, seqBefore);
   }
 

@@ -32,9 +32,12 @@ export function bufferOf(mode: ModeName): BufferKind {
   return mode.startsWith('perf-') ? 'perfbuf' : 'ringbuf';
 }
 
+/** The two buffer kinds, the ring buffer first. */
+export const BUFFER_KINDS: readonly BufferKind[] = ['ringbuf', 'perfbuf'];
+
 /** The buffer kinds these modes read, ringbuf first. */
 export function buffersOf(modes: readonly ModeName[]): BufferKind[] {
-  return (['ringbuf', 'perfbuf'] as const).filter((b) => modes.some((m) => bufferOf(m) === b));
+  return BUFFER_KINDS.filter((b) => modes.some((m) => bufferOf(m) === b));
 }
 
 /** Each perf buffer mode's ring buffer counterpart: the same reading, from the other buffer. */

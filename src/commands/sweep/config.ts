@@ -1,5 +1,7 @@
 /** What a sweep measures: event sizes × touch levels × producer counts, each point a full interleaved run of the modes. */
 import { recordSize } from '../../lib/ring-layout.js';
+import type { SubmitMode, Trigger } from '../../lib/addon.js';
+import type { WakeupMode } from '../../shared/config.js';
 import type { Touch } from '../../shared/event.js';
 import type { ModeName } from '../../shared/types.js';
 
@@ -20,6 +22,12 @@ export interface SweepConfig {
   runs: number;
   warmup: number;
   outDir: string;
+  /** What runs the program at every point (prefill fills and pipeline producers); default test-run. */
+  trigger?: Trigger;
+  /** Ring buffer submit mode at every point; default reserve. */
+  submit?: SubmitMode;
+  /** Pipeline points' wake-ups (bench --wakeup); default adaptive. */
+  wakeup?: WakeupMode;
 }
 
 /** Events per run at one size: -n if given, else what bytesPerRun of ring traffic holds. */

@@ -41,10 +41,20 @@ export async function runPoint(config: SweepConfig, producers: number, touch: To
   const base = { event_size: eventSize, producers, touch, events_per_run: events };
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   if (producers === 1) {
-    const runs = runPrefill(
-      { events, modes: config.modes, eventSize, ringSize: config.ringSize, perfRingSize: config.perfRingSize, batch: config.batch, touch, runs: config.runs, warmup: config.warmup },
-      stop,
-    );
+    const prefill = {
+      events,
+      modes: config.modes,
+      eventSize,
+      ringSize: config.ringSize,
+      perfRingSize: config.perfRingSize,
+      batch: config.batch,
+      touch,
+      runs: config.runs,
+      warmup: config.warmup,
+      trigger: config.trigger,
+      submit: config.submit,
+    };
+    const runs = runPrefill(prefill, stop);
     // Unmap this size's ring (and free the BPF map it pins) before the next size maps one.
     collectGarbage();
     if (stop.requested()) return undefined;
@@ -76,6 +86,9 @@ async function runPipelineChild(
   args.push('--mode', wanted.join(','), '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--touch', touch);
   if (config.perfRingSize !== undefined && wanted.some((m) => bufferOf(m) === 'perfbuf')) args.push('--perf-ring-size', String(config.perfRingSize));
   args.push('--runs', String(config.runs), '--warmup', String(config.warmup), '--json');
+  if (config.trigger) args.push('--trigger', config.trigger);
+  if (config.submit && wanted.some((m) => bufferOf(m) === 'ringbuf')) args.push('--submit', config.submit);
+  if (config.wakeup) args.push('--wakeup', config.wakeup);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
