@@ -45,7 +45,7 @@ test('--json prints one object with the documented keys', { skip: kernelSkip }, 
   assert.equal(out.results[0].checksum, out.results[1].checksum);
   assert.ok(out.ratios['view/copy'] > 0);
   // The settings the run was made with.
-  assert.deepEqual(out.settings, { pattern: 'prefill', modes: ['copy', 'view'], touch: 'field', batch: 16, event_size: 128, ring_size: 8 * 1024 ** 2, perf_ring_size: null, events: 5000, runs: 3, warmup: 0 });
+  assert.deepEqual(out.settings, { pattern: 'prefill', modes: ['copy', 'view'], touch: 'field', batch: 16, event_size: 128, ring_size: 8 * 1024 ** 2, perf_ring_size: null, events: 5000, runs: 3, warmup: 0, trigger: 'test-run', submit: 'reserve' });
   for (const r of out.results) assert.equal(r.touch, 'field');
 });
 

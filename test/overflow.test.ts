@@ -99,7 +99,12 @@ test('a slow consumer (no wake-ups, 200 ms epoll timeout) behind two producers o
     assert.equal(x.events + x.drops + x.discards, x.produced, `${x.mode}: consumed + dropped == produced`);
     assert.ok(x.drops > 0, `${x.mode}: a sleeping consumer behind an 8 KiB ring must see drops`);
     assert.ok(x.events > 0, `${x.mode}: but it must consume something`);
-    // The kernel reports the perf buffer's drops as lost samples, never more than were dropped (the runner checks it per run too).
-    if (x.mode.startsWith('perf-')) assert.ok(x.lost !== undefined && x.lost > 0 && x.lost <= x.drops, `${x.mode}: ${x.lost} lost of ${x.drops} dropped`);
+    if (x.mode.startsWith('perf-')) assert.ok(x.lost !== undefined && x.lost > 0, `${x.mode}: drops reported lost by the kernel`);
   }
+  // The kernel reports the perf buffer's drops as lost samples, a run's last ones with the next run's first
+  // outputs: over the session, never more than were dropped (the runner checks every run with what is pending).
+  const perf = results.filter((x) => x.mode.startsWith('perf-'));
+  const lost = perf.reduce((n, x) => n + (x.lost ?? 0), 0);
+  const drops = perf.reduce((n, x) => n + x.drops, 0);
+  assert.ok(lost <= drops, `${lost} lost of ${drops} dropped over the perf session`);
 });

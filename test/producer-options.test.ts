@@ -45,11 +45,12 @@ for (const trigger of ['test-run', 'syscall'] as const) {
     const out = json<PipelineJson>(['--producers', '2', '--trigger', trigger, '--wakeup', 'threshold:64K', '--submit', 'output', '--duration', '700ms', '--mode', 'all', '--runs', '1', '--warmup', '0', '--ring-size', '16M']);
     assert.deepEqual(out.failures, []);
     assert.deepEqual([out.settings.wakeup, out.settings.submit, out.settings.trigger], ['threshold:65536', 'output', trigger]);
-    assert.deepEqual(out.results.map((r) => r.mode), ['copy', 'view', 'native']);
+    // The perf buffer's modes too: threshold:64K is their watermark; their program always outputs (perf_event_output).
+    assert.deepEqual(out.results.map((r) => r.mode), ['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native']);
     for (const r of out.results) {
       assert.ok(r.events > 0, `${r.mode} consumed events`);
       assert.equal(r.events + r.drops, r.produced, `${r.mode}: consumed + dropped == produced`);
-      assert.deepEqual([r.submit, r.trigger], ['output', trigger]);
+      assert.deepEqual([r.submit, r.trigger], [r.mode.startsWith('perf-') ? 'perf_event_output' : 'output', trigger]);
       assert.match(r.hook, trigger === 'syscall' ? /^(fentry|tp_btf|raw_tp)\// : /^test-run/);
     }
   });
@@ -73,17 +74,18 @@ test('a sampled wake-up (threshold:64K) wakes the consumer far less often than t
 });
 
 test('prefill: filled by the syscall trigger with bpf_ringbuf_output, the drains read the test-run fill\'s events (same checksum in every mode)', { skip: syscallSkip, timeout: 120_000 }, () => {
-  const args = ['-n', '200000', '--mode', 'all', '--runs', '1', '--warmup', '0', '--ring-size', '64M', '--event-size', '200'];
+  // --mode all: the perf buffer's modes too, filled by the same trigger (its program has no --submit: it always outputs from the stack).
+  const args = ['-n', '200000', '--mode', 'all', '--runs', '1', '--warmup', '0', '--ring-size', '64M', '--perf-ring-size', '64M', '--event-size', '200'];
   const plain = json<{ results: { checksum: string }[]; failures: string[]; hook: string; settings: Record<string, unknown> }>(args);
   const other = json<typeof plain>([...args, '--trigger', 'syscall', '--submit', 'output']);
   assert.deepEqual([plain.failures, other.failures], [[], []]);
-  assert.equal(plain.results.length, 5);
+  assert.equal(plain.results.length, 9);
   assert.deepEqual(new Set([...plain.results, ...other.results].map((r) => r.checksum)).size, 1, 'one checksum across triggers, submit modes and consumers');
   assert.match(other.hook, /^(fentry|tp_btf|raw_tp)\//);
   assert.deepEqual([other.settings.trigger, other.settings.submit], ['syscall', 'output']);
   const text = bench([...args, '--trigger', 'syscall']);
   assert.equal(text.status, 0, text.stderr);
-  assert.match(text.stdout, /^prefill: 200000 events of 200 B per run, ring 64 MiB, filled by getpgid\(\) calls on this thread \(trigger syscall: the program runs at \S+\)/m);
+  assert.match(text.stdout, /^prefill: 200000 events of 200 B per run, ring 64 MiB, .*perf.*, filled by getpgid\(\) calls on this thread \(trigger syscall: the program runs at \S+\)/m);
 });
 
 test('the hook fallback\'s error path: with no hook that loads, the pipeline fails before any worker starts, in one line listing each hook tried', { skip: syscallSkip }, async (t) => {

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { count, duration, scaledDecimal } from '../src/cli/arg-parsers.js';
 import { parseArgs } from '../src/cli/options.js';
+import { failureLine } from '../src/cli/main.js';
 import { EXIT_STALLED, exitCode } from '../src/commands/context.js';
 import { histogramTargets } from '../src/commands/pipeline-report.js';
 import { plotOutputs } from '../src/commands/plot/index.js';
@@ -176,4 +177,12 @@ test('a waker ends another thread\'s epoll_wait at once, and a wake before the w
     ring.close();
     waker.close();
   }
+});
+
+test('a descriptor limit reached while loading the addon is named as such, not as a broken build', () => {
+  // dlopen() gives no errno code, only words: "libz.so.1: cannot open shared object file: Too many open files".
+  const err = Object.assign(new Error('libz.so.1: cannot open shared object file: Too many open files'), { code: 'ERR_DLOPEN_FAILED' });
+  const line = failureLine('bench', err);
+  assert.match(line, /^bench: libz\.so\.1: cannot open shared object file: Too many open files \(too many open files: raise the limit \(ulimit -n, now \S+\)\)$/);
+  assert.doesNotMatch(line, /rebuild/);
 });

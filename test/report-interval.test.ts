@@ -119,7 +119,7 @@ for (const buffer of ['ringbuf'] as const) {
   });
 }
 
-test('--json: every run\'s interval series adds up to its produced, consumed and dropped events, for copy, view and native, syscall trigger', { skip: kernelSkipFor({ trigger: 'syscall' }), timeout: 120_000 }, () => {
+test('--json: every run\'s interval series adds up to its produced, consumed and dropped events, for copy, view and native on both buffers, syscall trigger', { skip: kernelSkipFor({ trigger: 'syscall' }), timeout: 120_000 }, () => {
   const r = bench(['--producers', '2', '--trigger', 'syscall', '--duration', '1500ms', '--report-interval', '300ms', '--mode', 'all', '--runs', '1', '--warmup', '0', '--ring-size', '16M', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; runs: Run[]; results: { mode: string; interval_summary: { intervals: number; interval_ms: number } }[]; failures: string[]; hook: string };
@@ -127,7 +127,7 @@ test('--json: every run\'s interval series adds up to its produced, consumed and
   assert.equal(out.settings.trigger, 'syscall');
   assert.equal(out.settings.report_interval_ms, 300);
   assert.match(out.hook, /^(fentry|tp_btf|raw_tp)\//);
-  assert.deepEqual(out.runs.map((run) => run.mode).sort(), ['copy', 'native', 'view']);
+  assert.deepEqual(out.runs.map((run) => run.mode).sort(), ['copy', 'native', 'perf-copy', 'perf-native', 'perf-view', 'view']);
   for (const run of out.runs) assert.equal(run.hook, out.hook);
   assertSeriesAddUp(out.runs);
   for (const res of out.results) {

@@ -184,17 +184,20 @@ test('a sweep point with 2 producers runs the pipeline, and its latency reaches 
   const [p] = json.points as SweepPoint[];
   assert.equal(p.pattern, 'pipeline');
   assert.deepEqual(p.failures, []);
-  // The pipeline's modes: the JavaScript readers and the native reference.
+  // The pipeline's modes, of both buffers: the JavaScript readers and the native reference.
+  const modes = ['copy', 'view', 'native', 'perf-copy', 'perf-view', 'perf-native'];
   assert.deepEqual(
     p.results.map((x) => x.mode),
-    ['copy', 'view', 'native'],
+    modes,
   );
   for (const x of p.results) assert.equal(x.events, 20000);
   const data = loadPlotData([path.join(dir, 'sweep.json')]);
-  assert.deepEqual([...new Set(data.latency.map((l) => l.series))].sort(), ['copy x2 128 B', 'native x2 128 B', 'view x2 128 B']);
+  assert.deepEqual([...new Set(data.latency.map((l) => l.series))].sort(), modes.map((m) => `${m} x2 128 B`).sort());
 });
 
 test('a short real sweep writes JSON and CSV that agree, and plots to a self-contained page', { skip: kernelSkip }, () => {
+  // --modes all: both buffers' modes, nine at every point.
+  const MODES = ['copy', 'view', 'native', 'native-copy', 'callback', 'perf-copy', 'perf-view', 'perf-native', 'perf-native-copy'];
   const dir = tmp();
   const r = node('sweep.js', ['--sizes', '16,100', '--modes', 'all', '--touch', 'field,all', '-n', '2000', '--runs', '2', '--warmup', '0', '--ring-size', '4M', '--out', dir]);
   assert.equal(r.status, 0, r.stderr);
@@ -208,26 +211,26 @@ test('a short real sweep writes JSON and CSV that agree, and plots to a self-con
     assert.deepEqual(p.failures, []);
     assert.deepEqual(
       p.results.map((x) => x.mode),
-      ['copy', 'view', 'native', 'native-copy', 'callback'],
+      MODES,
     );
     assert.equal(new Set(p.results.map((x) => x.checksum)).size, 1, 'every mode saw the same events');
     const expected = referenceChecksum(expectedSamples(buildPacket(0, p.event_size), p.event_size, 0, range(0, 2000)), p.touch);
     assert.equal(p.results[0].checksum, expected, `${p.touch} ${p.event_size} B`);
     for (const x of p.results) assert.equal(x.runs_mevents_per_s.length, 2);
-    for (const key of ['view/copy', 'view/native', 'copy/native', 'view/callback', 'copy/callback']) assert.ok(p.ratios[key] > 0, key);
+    for (const key of ['view/copy', 'view/native', 'copy/native', 'view/callback', 'copy/callback', 'perf-view/view', 'perf-copy/copy', 'perf-view/perf-native']) assert.ok(p.ratios[key] > 0, key);
   }
   const csv = fs.readFileSync(path.join(dir, 'sweep.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv.length, 1 + 4 * 5);
+  assert.equal(csv.length, 1 + 4 * MODES.length);
   const data = loadPlotData([path.join(dir, 'sweep.json')]);
-  assert.equal(data.throughput.length, 20);
+  assert.equal(data.throughput.length, 4 * MODES.length);
 
   const page = path.join(dir, 'report.html');
   const plot = node('plot.js', [path.join(dir, 'sweep.json'), '-o', page, '--log']);
   assert.equal(plot.status, 0, plot.stderr);
   const html = fs.readFileSync(page, 'utf8');
-  assert.equal((html.match(/<svg/g) ?? []).length, 2, 'throughput and ratio charts');
+  assert.equal((html.match(/<svg/g) ?? []).length, 3, 'throughput, ratio-to-native and perfbuf ÷ ringbuf charts');
   assert.ok(!/<script|<link|src="http/i.test(html), 'nothing to fetch: opens with no network');
   // A series per mode and touch level.
-  for (const mode of ['copy', 'view', 'native', 'native-copy', 'callback'])
+  for (const mode of MODES)
     for (const touch of ['field', 'all']) assert.ok(html.includes(`>${mode} touch ${touch}<`), `${mode} touch ${touch}`);
 });

@@ -122,7 +122,8 @@ export function resourceShortfall(needs: Resources): string | undefined {
 /** Advice for a run-time error a process limit explains, or undefined. */
 export function limitAdvice(err: { code?: string; message?: string; syscall?: string }): string | undefined {
   const text = `${err.code ?? ''} ${err.message ?? ''}`;
-  if (/\bE[MN]FILE\b/.test(text)) return `too many open files: raise the limit (ulimit -n, now ${softLimit('Max open files')})`;
+  // dlopen() says it in words ("libz.so.1: cannot open shared object file: Too many open files").
+  if (/\bE[MN]FILE\b|Too many open files/i.test(text)) return `too many open files: raise the limit (ulimit -n, now ${softLimit('Max open files')})`;
   const asLimit = softLimit('Max address space');
   if (/\bEAGAIN\b/.test(text) && /pthread_create|[Ww]orker|thread/.test(text))
     return (

@@ -47,7 +47,7 @@ import { checksumDisagreement, type PipelineRun } from '../shared/results.js';
 import { interleaveGroups } from '../shared/stats.js';
 import { NEVER_STOP, WIND_DOWN_MS, type StopSignal } from '../shared/stop.js';
 import { Waker } from '../lib/waker.js';
-import type { ModeName } from '../shared/types.js';
+import { bufferOf, type ModeName } from '../shared/types.js';
 import { counterDelta, sum, verifyDrain, verifyLost } from '../shared/verify.js';
 import { BufferSessions, modesByBuffer, sessionOptionsOf } from './sessions.js';
 
@@ -329,7 +329,7 @@ function assemble(
       ...(outcome.lost === undefined ? {} : { lost: outcome.lost }),
       trigger: config.trigger ?? 'test-run',
       hook: session.hook,
-      submit: config.submit ?? 'reserve',
+      submit: bufferOf(mode) === 'perfbuf' ? 'perf_event_output' : (config.submit ?? 'reserve'),
       ...(intervals ? { intervals } : {}),
     },
   };

@@ -36,7 +36,7 @@ import { recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { perfRecordsThatFit } from '../lib/perf-layout.js';
 import { checksumDisagreement } from '../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
-import { PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
+import { bufferOf, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { formatClock, human } from '../shared/units.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
@@ -81,20 +81,23 @@ export interface StressStep {
 export function stressStep(index: number): StressStep {
   const eventSize = STRESS_SIZES[index % STRESS_SIZES.length];
   const ringSize = RINGS[(index + Math.floor(index / STRESS_SIZES.length)) % RINGS.length];
+  const prefill = index % PREFILL_EVERY === PREFILL_EVERY - 1;
+  const modes = prefill ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % PIPELINE_MODES.length]];
   return {
     index,
-    pattern: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? 'prefill' : 'pipeline',
+    pattern: prefill ? 'prefill' : 'pipeline',
     eventSize,
     ringSize,
     batch: BATCHES[index % BATCHES.length],
     touch: TOUCH_CHOICES[(index + Math.floor(index / 4)) % TOUCH_CHOICES.length],
-    modes: index % PREFILL_EVERY === PREFILL_EVERY - 1 ? PREFILL_MODES : [PIPELINE_MODES[(index + Math.floor(index / STRESS_SIZES.length)) % PIPELINE_MODES.length]],
+    modes,
     wakeup: stressWakeup(WAKEUPS[Math.floor(index / 2) % WAKEUPS.length], ringSize, eventSize),
     poll: index % 5 === 4 ? 'spin' : 'epoll',
     // Flips every step, and its pairing with the sizes flips every pass over them.
     trigger: STRESS_TRIGGERS[(index + Math.floor(index / STRESS_SIZES.length)) % STRESS_TRIGGERS.length],
-    // Output where the event fits the program's stack, half of the time (a three-step beat, against the trigger's two).
-    submit: eventSize <= OUTPUT_MAX_EVENT_SIZE && Math.floor(index / 3) % 2 === 1 ? 'output' : 'reserve',
+    // Output where the event fits the program's stack, half of the time (a three-step beat, against the
+    // trigger's two), and only where a ring buffer mode runs (the perf buffer's program always outputs).
+    submit: eventSize <= OUTPUT_MAX_EVENT_SIZE && Math.floor(index / 3) % 2 === 1 && modes.some((m) => bufferOf(m) === 'ringbuf') ? 'output' : 'reserve',
     // Every third step paced well below what a consumer drains, so it really waits in epoll.
     rate: index % 3 === 2 ? 300_000 : undefined,
   };

@@ -91,10 +91,13 @@ export class IntervalSampler {
     const waitMs = Math.max(0, (dueNs - Number(process.hrtime.bigint())) / 1e6);
     this.timer = setTimeout(() => {
       if (this.finished) return;
+      // libuv's timers run on the loop's cached millisecond clock and can fire up to a millisecond
+      // before the high-resolution deadline: then wait out the rest, so a tick never ends an interval early.
+      if (Number(process.hrtime.bigint()) < dueNs) return this.schedule();
       this.ticks++;
       this.take(Number(process.hrtime.bigint()), true, false);
       this.schedule();
-    }, waitMs);
+    }, Math.ceil(waitMs));
   }
 
   private take(now: number, full: boolean, last: boolean): void {

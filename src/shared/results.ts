@@ -71,7 +71,7 @@ export interface PipelineModeResult extends ModeResult {
   trigger: string;
   /** Where: "test-run (tc, BPF_PROG_TEST_RUN)" or the syscall hook attached, e.g. "tp_btf/sys_enter". */
   hook: string;
-  /** Ring buffer: reserve (+ submit) or output. */
+  /** Ring buffer: reserve (+ submit) or output; perf buffer: perf_event_output, whatever --submit says. */
   submit: string;
   /** With --report-interval: the run's intervals (they add up to produced, events and drops). */
   intervals?: IntervalSample[];

@@ -47,7 +47,8 @@ export function sessionOptionsFor(
   if (config.hooks) options.hooks = config.hooks;
   if (config.buffer === 'perfbuf') {
     const perfRingSize = config.perfRingSize ?? config.ringSize;
-    return { ...options, buffer: 'perfbuf', perfRingSize, perfWakeup: perfWakeupFor(wakeup, perfRingSize) };
+    // --submit chooses the ring buffer's helper; the perf buffer's program always outputs from the stack.
+    return { ...options, submit: 'reserve', buffer: 'perfbuf', perfRingSize, perfWakeup: perfWakeupFor(wakeup, perfRingSize) };
   }
   if (threshold !== undefined) return { ...options, wakeupThreshold: threshold };
   return { ...options, submitFlags: SUBMIT_FLAGS[wakeup as keyof typeof SUBMIT_FLAGS] };
