@@ -40,8 +40,8 @@ machine() {
 readme() {
   # "Sample output": the seed's setting (touch field, a commit per record), then everything at --batch 64.
   run readme-both node dist/bench.js --mode both -n 2000000
-  run readme-all-batch64 node dist/bench.js --mode all -n 2000000 --batch 64
-  run readme-all-batch64-touch-all node dist/bench.js --mode all -n 2000000 --batch 64 --touch all
+  run readme-all-batch64 node dist/bench.js --mode all -n 2000000 --batch 64 --perf-ring-size 512M
+  run readme-all-batch64-touch-all node dist/bench.js --mode all -n 2000000 --batch 64 --touch all --perf-ring-size 512M
   # "Concurrent pipeline": the headline, and a paced run with the native reference and a histogram.
   run readme-pipeline-headline node dist/bench.js --mode both --producers 2
   run readme-pipeline-paced node dist/bench.js --mode all --producers 2 --rate 1M --duration 3s --histogram "$out/paced.hgrm"
@@ -52,9 +52,8 @@ readme() {
 triggers() {
   # RESULTS, ringbuf vs perfbuf with producers at a kernel hook (issue 11): the JavaScript and
   # native consumers at 128 B and 2 KiB, 1 and 2 producers, each producer thread making getpgid()
-  # at the attached hook. TRIGGER_MODES is the --mode value: `all` (copy, view, native) for the
-  # ring buffer; once the perf buffer's pipeline modes are merged, set it to the value that runs
-  # both buffers side by side, so every invocation interleaves them on the same load.
+  # at the attached hook. --mode all in the pipeline is copy, view, native and their perf twins,
+  # so every invocation interleaves both buffers under the same load (TRIGGER_MODES overrides it).
   local modes=${TRIGGER_MODES:-all}
   for size in 128 2048; do
     for producers in 1 2; do
@@ -70,21 +69,23 @@ triggers() {
 targets() {
   # Issue 8 targets, each in one invocation (medians of interleaved rounds).
   for size in 128 2048; do
-    run "target-$size-field-batch64" node dist/bench.js --mode all --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --runs 11
+    run "target-$size-field-batch64" node dist/bench.js --mode all --perf-ring-size 512M --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --runs 11
     run "target-$size-field-batch1" node dist/bench.js --mode both --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 1 --runs 11
-    run "target-$size-all-batch64" node dist/bench.js --mode all --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --touch all --runs 11
+    run "target-$size-all-batch64" node dist/bench.js --mode all --perf-ring-size 512M --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --touch all --runs 11
   done
   run target-pipeline-2k-1p node dist/bench.js --producers 1 --event-size 2048 -n 2500000 --mode view --runs 3 --warmup 1
   run target-pipeline-paced-p99 node dist/bench.js --producers 2 --rate 1M --duration 3s --mode all --runs 3 --warmup 1
 }
 
 sweep() {
-  run sweep node dist/sweep.js --sizes 16..2048:16 --modes all --touch field,all --runs 3 --warmup 1 --bytes-per-run 16M --ring-size 64M --out bench/results
+  # Both buffers' nine modes, every 32 B from 16 B to 2 KiB, both touch levels.
+  run sweep node dist/sweep.js --sizes 16..2048:32 --modes all --touch field,all --runs 3 --warmup 1 --bytes-per-run 16M --ring-size 64M --out bench/results
   echo "+ node dist/bench.js --mode all --producers 2 -n 2000000 --histogram bench/results/pipeline-2p.hgrm --json > bench/results/pipeline-2p.json" | tee "$out/pipeline-2p.txt"
   node dist/bench.js --mode all --producers 2 -n 2000000 --histogram bench/results/pipeline-2p.hgrm --json >bench/results/pipeline-2p.json
   run plot node dist/plot.js bench/results/sweep.json bench/results/pipeline-2p.json \
     "copy (hgrm)=bench/results/pipeline-2p.copy.hgrm" "view (hgrm)=bench/results/pipeline-2p.view.hgrm" \
-    "native (hgrm)=bench/results/pipeline-2p.native.hgrm" -o bench/results/report.html --log
+    "native (hgrm)=bench/results/pipeline-2p.native.hgrm" "perf-view (hgrm)=bench/results/pipeline-2p.perf-view.hgrm" \
+    "perf-native (hgrm)=bench/results/pipeline-2p.perf-native.hgrm" -o bench/results/report.html --log
 }
 
 callgrind() {
