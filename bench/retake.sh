@@ -92,7 +92,9 @@ callgrind() {
   run instructions bash bench/instructions-per-event.sh \
     "view 128 64" "native 128 1" "copy 128 64" "native-copy 128 1" "view 128 1" "copy 128 1" "callback 128 1" \
     "view 2048 64" "native 2048 1" "copy 2048 64" "native-copy 2048 1" \
-    "view 128 64 all" "native 128 1 all" "view 2048 64 all" "native 2048 1 all"
+    "view 128 64 all" "native 128 1 all" "view 2048 64 all" "native 2048 1 all" \
+    "perf-view 128 64" "perf-native 128 1" "perf-copy 128 64" "perf-native-copy 128 1" \
+    "perf-view 2048 64" "perf-native 2048 1" "perf-copy 2048 64" "perf-native-copy 2048 1"
   run atomics-cost node build/bench/atomics-cost.js
 }
 
