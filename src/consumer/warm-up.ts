@@ -6,7 +6,7 @@
  * the kernel's layout) with the very mode, reader and sink class the run uses;
  * for the perf buffer modes, two simulated perf rings, as two CPUs' would be.
  */
-import { RECORD_HEADER_SIZE, recordSize, simulatedRing } from '../lib/ring-layout.js';
+import { RECORD_HEADER_SIZE, recordSize, simulatedRing, type RingMemory } from '../lib/ring-layout.js';
 import {
   DATA_HEAD_OFFSET,
   DATA_TAIL_OFFSET,
@@ -23,7 +23,7 @@ import { PerfBufferReader } from '../lib/perf-reader.js';
 import type { Touch } from '../shared/event.js';
 import type { PipelineMode } from './consumer-task.js';
 import { LatencySink } from './latency-sink.js';
-import { CONSUMER_MODES } from './modes.js';
+import { CONSUMER_MODES, type DrainContext } from './modes.js';
 import { RingReader } from '../lib/ring-reader.js';
 
 const WARM_UP_BYTES = 2 * 1024 * 1024;
@@ -54,16 +54,7 @@ export function warmUp(mode: PipelineMode, eventSize: number, batch: number, tou
     }
     Atomics.store(consumer, 0, 0n);
     Atomics.store(positions, 0, BigInt(records * perRecord));
-    CONSUMER_MODES[mode].drain({
-      reader: new RingReader(ring, { batch }),
-      ring,
-      ringFd: -1,
-      eventSize,
-      touch,
-      startSeq: new Float64Array(64),
-      idle: () => false,
-      sink: new LatencySink(new Float64Array(64), eventSize, touch),
-    });
+    CONSUMER_MODES[mode].drain(simulatedContext(ring, new RingReader(ring, { batch }), eventSize, touch));
   }
 }
 
@@ -74,15 +65,10 @@ function warmUpPerf(mode: 'perf-copy' | 'perf-view', eventSize: number, batch: n
   for (let round = 0; round < WARM_UP_ROUNDS; round++) {
     const now = Number(process.hrtime.bigint());
     for (const ring of rings) fillPerfRing(ring, eventSize, records, now);
+    // The ring buffer's reader is unused: a small idle one fills the slot.
+    const idleRing = simulatedRing(4096);
     CONSUMER_MODES[mode].drain({
-      reader: new RingReader(simulatedRing(4096)),
-      ring: simulatedRing(4096),
-      ringFd: -1,
-      eventSize,
-      touch,
-      startSeq: new Float64Array(64),
-      idle: () => false,
-      sink: new LatencySink(new Float64Array(64), eventSize, touch),
+      ...simulatedContext(idleRing, new RingReader(idleRing), eventSize, touch),
       perfReader: new PerfBufferReader(rings, { batch, sampleLength: eventSize }),
     });
   }
@@ -104,4 +90,18 @@ function fillPerfRing(ring: PerfRingMemory, eventSize: number, records: number, 
   }
   Atomics.store(new BigUint64Array(ring.buffer, DATA_TAIL_OFFSET, 1), 0, 0n);
   Atomics.store(new BigUint64Array(ring.buffer, DATA_HEAD_OFFSET, 1), 0, BigInt(records * perRecord));
+}
+
+/** A drain of a simulated ring: no fd, sequences from 0, never waiting, latency recorded as the pipeline does. */
+function simulatedContext(ring: RingMemory, reader: RingReader, eventSize: number, touch: Touch): DrainContext {
+  return {
+    reader,
+    ring,
+    ringFd: -1,
+    eventSize,
+    touch,
+    startSeq: new Float64Array(64),
+    idle: () => false,
+    sink: new LatencySink(new Float64Array(64), eventSize, touch),
+  };
 }

@@ -115,6 +115,22 @@ export function describeStep(s: StressStep): string {
   return `${base} ${s.poll}/${s.wakeup} ${s.rate === undefined ? 'flat out' : `${s.rate / 1000}k/s`}`;
 }
 
+/** What a step sets in either pattern's config: one run of its modes, its sizes (perf rings as large as the ring), trigger and submit mode. */
+function stepConfig(step: StressStep) {
+  return {
+    modes: step.modes,
+    eventSize: step.eventSize,
+    ringSize: step.ringSize,
+    perfRingSize: step.ringSize,
+    batch: step.batch,
+    touch: step.touch,
+    runs: 1,
+    warmup: 0,
+    trigger: step.trigger,
+    submit: step.submit,
+  };
+}
+
 export interface StressTotals {
   steps: number;
   consumed: number;
@@ -141,20 +157,7 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
       // The fill may run on one CPU: it must fit one CPU's perf ring too.
       const events = Math.min(200_000, recordsThatFit(step.ringSize, step.eventSize), perfRecordsThatFit(step.ringSize, step.eventSize));
       // A drain a stop cut short measured nothing and is left out of the accounting.
-      const prefill = {
-        events,
-        modes: step.modes,
-        eventSize: step.eventSize,
-        ringSize: step.ringSize,
-        perfRingSize: step.ringSize,
-        batch: step.batch,
-        touch: step.touch,
-        runs: 1,
-        warmup: 0,
-        trigger: step.trigger,
-        submit: step.submit,
-      };
-      const runs = runPrefill(prefill, stop).filter((r) => !r.drainCut);
+      const runs = runPrefill({ ...stepConfig(step), events }, stop).filter((r) => !r.drainCut);
       for (const r of runs) {
         consumed += r.result.events;
         totals.dropped += r.result.drops;
@@ -171,21 +174,12 @@ export async function runStep(config: StressConfig, step: StressStep, stepMs: nu
     } else {
       const pipeline: PipelineConfig = {
         ...config,
-        modes: step.modes,
-        eventSize: step.eventSize,
-        ringSize: step.ringSize,
-        perfRingSize: step.ringSize,
-        batch: step.batch,
-        touch: step.touch,
-        runs: 1,
-        warmup: 0,
+        ...stepConfig(step),
         events: undefined,
         durationMs: stepMs,
         rate: step.rate,
         poll: step.poll,
         wakeup: step.wakeup,
-        trigger: step.trigger,
-        submit: step.submit,
       };
       const runs = await runPipeline(pipeline, stop);
       for (const r of runs) {
