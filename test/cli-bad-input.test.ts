@@ -52,6 +52,11 @@ const CASES: Case[] = [
   { args: ['--mode', 'perf-view', '--perf-ring-size', '2G'], names: '--perf-ring-size' },
   { args: ['--mode', 'perf-view', '--perf-ring-size', 'big'], names: '--perf-ring-size' },
   { args: ['--mode', 'both', '--perf-ring-size', '1M'], names: '--perf-ring-size' },
+  // --ring-size with only perf modes and --perf-ring-size given: it would size nothing
+  { args: ['--mode', 'perf-view', '--ring-size', '64M', '--perf-ring-size', '4M', '-n', '1000'], names: '--ring-size' },
+  // a sampled wake-up above one CPU's perf ring (the kernel would clamp the watermark); --submit output with no ring buffer mode
+  { args: ['--producers', '1', '--mode', 'perf-view', '--perf-ring-size', '16K', '--wakeup', 'threshold:64K'], names: '--wakeup' },
+  { args: ['--mode', 'perfbuf', '--submit', 'output'], names: '--submit' },
   { args: ['--producers', '1', '--mode', 'native', '--perf-ring-size', '1M'], names: '--perf-ring-size' },
   // -n more than one CPU's perf ring holds (the fill may stay on one CPU), though the ring buffer would take it
   { args: ['--mode', 'perf-view', '-n', '1000', '--perf-ring-size', '64K'], names: '--events' },

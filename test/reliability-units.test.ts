@@ -186,3 +186,11 @@ test('a descriptor limit reached while loading the addon is named as such, not a
   assert.match(line, /^bench: libz\.so\.1: cannot open shared object file: Too many open files \(too many open files: raise the limit \(ulimit -n, now \S+\)\)$/);
   assert.doesNotMatch(line, /rebuild/);
 });
+
+test('a threshold is checked against the buffers the run uses: the ring buffer\'s bound only with a ring buffer mode', () => {
+  const perfOnly = parseArgs(['--producers', '1', '--mode', 'perf-view', '--wakeup', 'threshold:64K', '--perf-ring-size', '1M']);
+  assert.equal(perfOnly.pattern, 'pipeline');
+  // With perf modes alone, a --ring-size beside --perf-ring-size would size nothing: refused for that, not for the threshold.
+  assert.throws(() => parseArgs(['--producers', '1', '--mode', 'perf-view', '--wakeup', 'threshold:64K', '--perf-ring-size', '1M', '--ring-size', '16K']), /^InvalidArgumentError: --ring-size sizes the ring buffer/);
+  assert.throws(() => parseArgs(['--producers', '1', '--mode', 'view,perf-view', '--wakeup', 'threshold:64K', '--perf-ring-size', '1M', '--ring-size', '16K']), /--ring-size 16 KiB ring/);
+});

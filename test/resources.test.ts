@@ -61,7 +61,7 @@ test(`${SESSIONS} sessions of ${RING / 2 ** 20} MiB rings in one process: mappin
   console.log(`ring mappings ${base.maps} -> ${end.maps}; RSS ${(base.rss / 2 ** 20).toFixed(1)} -> ${(end.rss / 2 ** 20).toFixed(1)} MiB`);
   assert.equal(base.maps, 0, 'the first closed session is unmapped after gc');
   assert.equal(end.maps, 0, 'no ring mapping outlives its session');
-  // A leak would keep every ring's pages resident (MAP_POPULATE): SESSIONS x RING = 480 MiB. Allow one ring of noise.
+  // A leak would keep every ring's pages resident (pre-faulted): SESSIONS x RING = 480 MiB. Allow one ring of noise.
   assert.ok(end.rss - base.rss < RING, `RSS grew by ${((end.rss - base.rss) / 2 ** 20).toFixed(1)} MiB`);
 });
 

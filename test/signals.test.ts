@@ -216,6 +216,15 @@ test('SIGINT right after the load: stops before or during the first fill, exits 
   await interruptAndCheck(child, held, 'SIGINT');
 });
 
+test('SIGINT while a perf session maps and pre-faults 512 MiB per CPU: the pre-faulting stops, no fill starts, results within 0.5 s', { skip: kernelSkipFor({ buffer: 'perfbuf' }), timeout: 60_000 }, async () => {
+  // Loading takes about a second here, most of it faulting the rings in; MAP_POPULATE could not be
+  // stopped, and a fill began after the stop (hostile review of issue 11).
+  const child = start(['--mode', 'perf-copy,perf-view', '--event-size', '3072', '-n', '60000', '--perf-ring-size', '512M', '--runs', '5']);
+  const held = await waitForLoad(child);
+  await interruptAndCheck(child, held, 'SIGINT');
+  assert.doesNotMatch(child.stdout, /still running when the wind-down time ran out/, 'nothing was running but the set-up');
+});
+
 test('SIGINT during the pipeline: producers stop, the consumer drains, the partial run verifies', { skip, timeout: 60_000 }, async () => {
   const child = start(['--producers', '2', '--duration', '30s', '--ring-size', '16M', '--mode', 'both']);
   const held = await waitForLoad(child);
@@ -291,7 +300,7 @@ for (const [mode, size] of [
   test(`SIGINT with a backlog in the perf buffer, ${mode}: drained for the wind-down, the rest counted from each ring's data_tail to data_head, within 0.5 s`, { skip: kernelSkipFor({ buffer: 'perfbuf' }), timeout: 90_000 }, async () => {
     // The perf buffer's fewest wake-ups (--wakeup none: one per ring size written) and a 60 s read timeout:
     // the consumer sleeps while the producer fills its CPU's ring with 16 B events, more than the wind-down drains.
-    const child = start(['--producers', '1', '--duration', '60s', '--event-size', '16', '--ring-size', '64M', '--perf-ring-size', size, '--wakeup', 'none', '--read-timeout', '60s', '--mode', mode, '--json']);
+    const child = start(['--producers', '1', '--duration', '60s', '--event-size', '16', '--perf-ring-size', size, '--wakeup', 'none', '--read-timeout', '60s', '--mode', mode, '--json']);
     const held = await waitForLoad(child);
     await sleep(mode === 'perf-native' ? 9000 : 4000);
     await interruptAndCheck(child, held, 'SIGINT');

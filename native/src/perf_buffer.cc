@@ -167,12 +167,13 @@ PerfBuffer::PerfBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PerfBu
   Napi::Array rings = Napi::Array::New(env, cpus.size());
   for (size_t i = 0; i < cpus.size(); i++) {
     int fd = perf_buffer__buffer_fd(pb, i);
-    void* addr = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
+    void* addr = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED) {
       int err = errno;
       Free();
       throw ErrnoError(env, "mmap(perf ring of cpu " + std::to_string(cpus[i]) + ")", err);
     }
+    if (populate) Prefault(addr, len);
     Napi::Object ring = Napi::Object::New(env);
     ring.Set("cpu", Napi::Number::New(env, cpus[i]));
     ring.Set("fd", Napi::Number::New(env, fd));

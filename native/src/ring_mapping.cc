@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -77,6 +78,22 @@ Napi::Value MappedSharedArrayBuffer(Napi::Env env, void* addr, size_t len) {
   return ExternalSharedArrayBuffer(env, std::make_shared<Region>(addr, len, PROT_READ | PROT_WRITE));
 }
 
+void Prefault(const void* addr, size_t len) {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;  // include/uapi/asm-generic/mman-common.h, Linux 5.14
+#endif
+  constexpr size_t kStep = size_t{16} << 20;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const char* base = static_cast<const char*>(addr);
+  bool madvise_works = true;
+  for (size_t off = 0; off < len && !SignalReceived(); off += kStep) {
+    const size_t n = std::min(kStep, len - off);
+    if (madvise_works && madvise(const_cast<char*>(base + off), n, MADV_POPULATE_READ) == 0) continue;
+    madvise_works = false;  // EINVAL before 5.14: fault the pages in by reading one byte of each
+    for (size_t p = 0; p < n; p += page) (void)*static_cast<const volatile char*>(base + off + p);
+  }
+}
+
 namespace {
 
 // Replaces the region's pages with zero-filled anonymous memory at the same
@@ -102,8 +119,9 @@ int ReplaceWithAnonymous(Region& r, uint64_t position) {
 //   .pageSize: number
 //   .release(): unmap the ring now (idempotent)
 //   .released: boolean
-// populate = true pre-faults every page (MAP_POPULATE) so the first pass over a
-// fresh mapping is not charged for page faults.
+// populate = true pre-faults every page (Prefault: interruptible, unlike
+// MAP_POPULATE) so the first pass over a fresh mapping is not charged for page
+// faults.
 class RingMapping : public Napi::ObjectWrap<RingMapping> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -123,7 +141,7 @@ class RingMapping : public Napi::ObjectWrap<RingMapping> {
     size_t producer_len = page + 2 * static_cast<size_t>(ring_size);
     if (ring_size <= 0 || producer_len > (size_t{1} << 32))
       throw Napi::RangeError::New(env, "RingMapping: page + 2 * ringSize must fit in 2^32 bytes");
-    int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+    const int flags = MAP_SHARED;
 
     void* consumer = mmap(nullptr, page, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (consumer == MAP_FAILED) throw ErrnoError(env, "mmap(ring consumer page)", errno);
@@ -132,6 +150,10 @@ class RingMapping : public Napi::ObjectWrap<RingMapping> {
       int err = errno;
       munmap(consumer, page);
       throw ErrnoError(env, "mmap(ring producer page + data)", err);
+    }
+    if (populate) {
+      Prefault(consumer, page);
+      Prefault(producer, producer_len);
     }
     consumer_ = std::make_shared<Region>(consumer, page, PROT_READ | PROT_WRITE);
     producer_ = std::make_shared<Region>(producer, producer_len, PROT_READ);

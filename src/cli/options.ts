@@ -163,6 +163,9 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
   const perfRingSize = explicit('perfRingSize') ? raw.perfRingSize : undefined;
   if (perfRingSize !== undefined && !raw.stress && !modes.some((m) => bufferOf(m) === 'perfbuf'))
     throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --mode ${raw.mode.join(',')} has none`);
+  // With perf modes alone, --ring-size only sets the default --perf-ring-size: with both given it would do nothing.
+  if (perfRingSize !== undefined && explicit('ringSize') && !raw.stress && !modes.some((m) => bufferOf(m) === 'ringbuf'))
+    throw new InvalidArgumentError(`--ring-size sizes the ring buffer, and --mode ${raw.mode.join(',')} has no ring buffer mode (--perf-ring-size sizes the perf rings): leave --ring-size out`);
   if (raw.producers === undefined) {
     checkPrefillFits(raw, modes, perfRingSize);
     checkSubmit(raw.submit, raw.eventSize);
@@ -237,7 +240,7 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     checkSubmit(raw.submit, raw.eventSize);
     checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
     const perfRing = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize: explicit('perfRingSize') ? raw.perfRingSize : undefined }) : undefined;
-    checkWakeup(raw.wakeup, raw.eventSize, raw.ringSize, perfRing);
+    checkWakeup(raw.wakeup, raw.eventSize, modes.some((m) => bufferOf(m) === 'ringbuf') ? raw.ringSize : undefined, perfRing);
     if (raw.reportInterval !== undefined) checkReportInterval(raw.reportInterval, durationMs, durationIsDefault);
   }
   return {

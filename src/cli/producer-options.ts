@@ -79,12 +79,15 @@ export function wakeupMode(flag: string): (value: string) => WakeupMode {
  * and at most what the ring can hold waiting (the kernel keeps the producer
  * less than the ring size ahead; a threshold above that never wakes anyone).
  */
-export function checkWakeup(wakeup: WakeupMode, eventSize: number, ringSize: number, perfRingSize?: number): void {
+export function checkWakeup(wakeup: WakeupMode, eventSize: number, ringSize: number | undefined, perfRingSize?: number): void {
   const threshold = wakeupThreshold(wakeup);
   if (threshold === undefined) return;
   const least = recordSize(eventSize);
-  const most = recordsThatFit(ringSize, eventSize) * least;
-  if (threshold < least || threshold > most)
+  if (threshold < least)
+    throw new InvalidArgumentError(`--wakeup threshold:SIZE must be at least ${human(least)} (one record of --event-size ${eventSize}), got ${human(threshold)}`);
+  // The ring buffer's bound, when a ring buffer mode runs.
+  const most = ringSize === undefined ? Infinity : recordsThatFit(ringSize, eventSize) * least;
+  if (ringSize !== undefined && threshold > most)
     throw new InvalidArgumentError(
       `--wakeup threshold:SIZE must be from ${human(least)} (one record of --event-size ${eventSize}) to ${human(most)} ` +
         `(the most data a --ring-size ${human(ringSize)} ring holds waiting), got ${human(threshold)}`,

@@ -133,7 +133,7 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
   if (explicit('wakeup') && !pipelined.length)
     throw new InvalidArgumentError('--wakeup needs --producers above 1: single-producer points run the prefill pattern, whose consumer never waits');
   const perfRingOfPoints = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize }) : undefined;
-  for (const size of pipelined.length ? raw.sizes : []) checkWakeup(raw.wakeup, size, raw.ringSize, perfRingOfPoints);
+  for (const size of pipelined.length ? raw.sizes : []) checkWakeup(raw.wakeup, size, modes.some((m) => bufferOf(m) === 'ringbuf') ? raw.ringSize : undefined, perfRingOfPoints);
   const config: SweepConfig = {
     sizes: raw.sizes,
     modes,

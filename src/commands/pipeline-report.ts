@@ -58,7 +58,18 @@ export function pipelineSettings(config: PipelineConfig): Record<string, unknown
     trigger: config.trigger ?? 'test-run',
     submit: config.submit ?? 'reserve',
     report_interval_ms: config.reportIntervalMs ?? null,
+    producer_cpus: config.producerCpus ?? null,
+    consumer_cpu: config.consumerCpu ?? null,
   };
+}
+
+/** Pinning, for the header: "; producers pinned to CPUs 0,1, consumer to CPU 1", or nothing. */
+function pinningText(config: PipelineConfig): string {
+  const parts = [
+    config.producerCpus?.length ? `producers pinned to CPU${config.producerCpus.length > 1 ? 's' : ''} ${config.producerCpus.join(',')}` : '',
+    config.consumerCpu !== undefined ? `consumer to CPU ${config.consumerCpu}` : '',
+  ].filter(Boolean);
+  return parts.length ? `; ${parts.join(', ')}` : '';
 }
 
 /** With --report-interval: mean ± stddev over the full intervals of a mode's measured runs (all its runs when none was measured). */
@@ -161,7 +172,7 @@ export function formatPipelineHeader(config: PipelineConfig, chunkLoweredFrom?: 
   const lines = [
     `pipeline: ${p.producers} producer(s) × ${producerWork(p, loaded)}${lowered}, ${bound}, ${pace}; ` +
       `${config.eventSize} B events, ${buffers}, touch ${p.touch}, batch ${p.batch}; consumer waits by ${wait}, ${wakeups}; ` +
-      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved${hasRing(p) && hasPerf(p) ? ' (one buffer kind, then the other)' : ''}${every}`,
+      `${p.warmup} warm-up round(s), ${p.runs} measured round(s), modes interleaved${hasRing(p) && hasPerf(p) ? ' (one buffer kind, then the other)' : ''}${every}${pinningText(p)}`,
     ...(loaded?.hookFailures.length ? [`  syscall hooks tried first: ${loaded.hookFailures.join('; ')}`] : []),
     ...workLines(p.touch, p.batch, p.modes),
     `latency = ${LATENCY_CLOCK} − bpf_ktime_get_ns() (both CLOCK_MONOTONIC)`,
@@ -178,7 +189,8 @@ export function formatPipelineResults(config: PipelineConfig, summary: PipelineS
   for (const r of results) {
     const mine = runs.filter((run) => run.result.mode === r.mode);
     const failed = mine.filter((run) => run.failures.length).length;
-    const lost = r.lost === undefined ? '' : ` (${r.lost} reported lost by the kernel)`;
+    const late = r.lost_pending_before ? `, of which up to ${r.lost_pending_before} the run before's, reported late` : '';
+    const lost = r.lost === undefined ? '' : ` (${r.lost} reported lost by the kernel${late})`;
     lines.push(
       `${(MODE_LABELS[r.mode] + ':').padEnd(width)}${r.events} events, ${r.drops} drops${lost}${r.discards ? `, ${r.discards} discards` : ''} ` +
         `in ${r.seconds.toFixed(3)}s (${r.mevents_per_s.toFixed(2)} Mevents/s; produced ${r.produced} at ${(r.produced_per_s / 1e6).toFixed(3)} Mevents/s), checksum=${r.checksum}`,

@@ -38,7 +38,7 @@ export function formatPrefillText(config: PrefillConfig, summary: Summary, loade
   const fill = config.trigger === 'syscall' ? `, filled by getpgid() calls on this thread (trigger syscall: the program runs at ${loaded?.hook ?? 'a syscall hook'})` : '';
   lines.push(
     `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}${fill}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
-      `mappings pre-faulted (MAP_POPULATE), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved${ring && perf ? ' (one buffer kind, then the other)' : ''}`,
+      `mappings pre-faulted (MADV_POPULATE_READ), ${config.warmup} warm-up round(s), ${config.runs} measured round(s), modes interleaved${ring && perf ? ' (one buffer kind, then the other)' : ''}`,
   );
   if (loaded?.hookFailures.length) lines.push(`  syscall hooks tried first: ${loaded.hookFailures.join('; ')}`);
   lines.push(...workLines(config.touch, config.batch, summary.results.map((r) => r.mode)));

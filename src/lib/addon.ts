@@ -212,7 +212,7 @@ export interface PerfBufferOptions {
   wakeupEvents?: number;
   /** One wake-up per B more bytes written (attr.watermark); give this or wakeupEvents. */
   wakeupBytes?: number;
-  /** Pre-fault JavaScript's mappings (MAP_POPULATE). */
+  /** Pre-fault JavaScript's mappings (MADV_POPULATE_READ, stopping early once SIGINT/SIGTERM arrives). */
   populate?: boolean;
 }
 
@@ -297,7 +297,7 @@ export interface Addon {
   latencyCountsIndex(values: Float64Array): Float64Array;
   /** Constants compiled in from the C headers (native/src/addon.cc Contract), checked against TypeScript's at load. */
   contract: Record<string, number>;
-  /** mmap()s a ring map; populate pre-faults every page (MAP_POPULATE). */
+  /** mmap()s a ring map; populate pre-faults every page (MADV_POPULATE_READ, stopping early once SIGINT/SIGTERM arrives). */
   RingMapping: new (ringFd: number, ringSize: number, populate: boolean) => RingMapping;
   /** BPF_OBJ_GET: an fd (close-on-exec) for the object pinned at a bpffs path; any kind of object. */
   mapOpenPinned(path: string): number;

@@ -33,7 +33,7 @@ export interface OpenRingOptions {
    * slice, and by close().
    */
   batch?: number;
-  /** Pre-fault the whole mapping now (MAP_POPULATE), so the first pass over the ring pays no page faults. Default false. */
+  /** Pre-fault the whole mapping now (madvise MADV_POPULATE_READ), so the first pass over the ring pays no page faults. Default false. */
   populate?: boolean;
 }
 

@@ -111,7 +111,10 @@ export async function runPipeline(
       for (const mode of order) {
         if (stop.requested()) return runs;
         const onInterval = observer.onInterval && ((sample: IntervalSample) => observer.onInterval!(mode as PipelineMode, round, round < config.warmup, sample));
-        const run = await runMode(sessions.forMode(mode), pool, poolFailure, config, mode as PipelineMode, stop, pendingLost, onInterval);
+        const session = sessions.forMode(mode);
+        // Loading a session (mapping its rings) can take a while: a stop meanwhile starts no run.
+        if (stop.requested()) return runs;
+        const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop, pendingLost, onInterval);
         if (!run) return runs; // stopped before it started
         const counted = { round, warmup: round < config.warmup, ...run };
         runs.push(counted);
@@ -284,8 +287,9 @@ function assemble(
   const delta = counterDelta(before, after);
   const { outcome } = report;
   const failures = verifyDrain(outcome, delta, after, report.unread);
+  const pendingBefore = pendingLost.get(session) ?? 0;
   if (outcome.lost !== undefined) {
-    const lost = verifyLost(outcome.lost, sum(delta.drops), pendingLost.get(session) ?? 0);
+    const lost = verifyLost(outcome.lost, sum(delta.drops), pendingBefore);
     failures.push(...lost.failures);
     pendingLost.set(session, lost.pending);
   }
@@ -326,7 +330,7 @@ function assemble(
       latency_clock: LATENCY_CLOCK,
       stall: report.stall ?? null,
       unread: report.unread,
-      ...(outcome.lost === undefined ? {} : { lost: outcome.lost }),
+      ...(outcome.lost === undefined ? {} : { lost: outcome.lost, lost_pending_before: pendingBefore }),
       trigger: config.trigger ?? 'test-run',
       hook: session.hook,
       submit: bufferOf(mode) === 'perfbuf' ? 'perf_event_output' : (config.submit ?? 'reserve'),

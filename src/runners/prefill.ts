@@ -54,7 +54,10 @@ export function runPrefill(
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const run = prefillOnce(sessions.forMode(mode), packet, config, mode, round, stop);
+        const session = sessions.forMode(mode);
+        // Loading a session (mapping its rings) can take a while: a stop meanwhile starts no fill.
+        if (stop.requested()) return runs;
+        const run = prefillOnce(session, packet, config, mode, round, stop);
         runs.push(run);
         onRun(run);
       }

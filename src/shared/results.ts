@@ -24,8 +24,14 @@ export interface ModeResult {
   mevents_per_s: number;
   checksum: string;
   latency_ns: LatencySummary | null;
-  /** Perf buffer modes: samples the kernel reported lost (PERF_RECORD_LOST), each also one of `drops`. */
+  /**
+   * Perf buffer modes: samples the kernel reported lost (PERF_RECORD_LOST)
+   * during this run. The kernel reports a drop with the next sample that fits
+   * in that CPU's ring, so the last drops of the run before are reported here.
+   */
   lost?: number;
+  /** Perf buffer, pipeline: drops of earlier runs on the session not yet reported lost when this run began (some of `lost` may be theirs). */
+  lost_pending_before?: number;
 }
 
 /** One measured run of one mode in one round; warm-up rounds come first and are not summarized. */

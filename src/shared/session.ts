@@ -93,7 +93,7 @@ export class Session {
     try {
       const pageSize = native.pageSize();
       const ringSize = options.buffer === 'perfbuf' ? pageSize : options.ringSize;
-      // MAP_POPULATE pre-faults the mappings, so no measured pass pays for page faults.
+      // Pre-faulted mappings (populate: MADV_POPULATE_READ, stopping early on a stop), so no measured pass pays for page faults.
       const mapping = new native.RingMapping(this.object.ringFd, ringSize, true);
       this.ring = { consumer: mapping.consumer, producer: mapping.producer, pageSize: mapping.pageSize, size: ringSize };
       if (options.buffer === 'perfbuf') {
