@@ -8,7 +8,7 @@
 #   bash bench/retake.sh readme     # only the README samples (~2 min)
 #   bash bench/retake.sh targets    # only the target runs (~5 min)
 #   bash bench/retake.sh sweep      # only bench/results/ (sweep, pipeline, report; ~20 min)
-#   bash bench/retake.sh callgrind  # only the instruction counts (~15 min)
+#   bash bench/retake.sh callgrind  # only the instruction counts (~30 min; CALLGRIND=all: every one, ~1 h)
 #   bash bench/retake.sh triggers   # only the --trigger syscall runs of RESULTS (~4 min)
 # Every command is printed before it runs and its output kept under
 # bench/results/retake/, named after the step; machine.txt records the
@@ -40,8 +40,8 @@ machine() {
 readme() {
   # "Sample output": the seed's setting (touch field, a commit per record), then everything at --batch 64.
   run readme-both node dist/bench.js --mode both -n 2000000
-  run readme-all-batch64 node dist/bench.js --mode all -n 2000000 --batch 64 --perf-ring-size 512M
-  run readme-all-batch64-touch-all node dist/bench.js --mode all -n 2000000 --batch 64 --touch all --perf-ring-size 512M
+  run readme-all-batch64 node dist/bench.js --mode all -n 2000000 --batch 64
+  run readme-all-batch64-touch-all node dist/bench.js --mode all -n 2000000 --batch 64 --touch all
   # "Concurrent pipeline": the headline, and a paced run with the native reference and a histogram.
   run readme-pipeline-headline node dist/bench.js --mode both --producers 2
   run readme-pipeline-paced node dist/bench.js --mode all --producers 2 --rate 1M --duration 3s --histogram "$out/paced.hgrm"
@@ -69,9 +69,9 @@ triggers() {
 targets() {
   # Issue 8 targets, each in one invocation (medians of interleaved rounds).
   for size in 128 2048; do
-    run "target-$size-field-batch64" node dist/bench.js --mode all --perf-ring-size 512M --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --runs 11
+    run "target-$size-field-batch64" node dist/bench.js --mode all --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --runs 11
     run "target-$size-field-batch1" node dist/bench.js --mode both --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 1 --runs 11
-    run "target-$size-all-batch64" node dist/bench.js --mode all --perf-ring-size 512M --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --touch all --runs 11
+    run "target-$size-all-batch64" node dist/bench.js --mode all --event-size "$size" -n "$([ "$size" = 128 ] && echo 2000000 || echo 200000)" --batch 64 --touch all --runs 11
   done
   run target-pipeline-2k-1p node dist/bench.js --producers 1 --event-size 2048 -n 2500000 --mode view --runs 3 --warmup 1
   run target-pipeline-paced-p99 node dist/bench.js --producers 2 --rate 1M --duration 3s --mode all --runs 3 --warmup 1
@@ -89,10 +89,17 @@ sweep() {
 }
 
 callgrind() {
-  run instructions bash bench/instructions-per-event.sh \
-    "view 128 64" "native 128 1" "copy 128 64" "native-copy 128 1" "view 128 1" "copy 128 1" "callback 128 1" \
-    "view 2048 64" "native 2048 1" "copy 2048 64" "native-copy 2048 1" \
-    "view 128 64 all" "native 128 1 all" "view 2048 64 all" "native 2048 1 all" \
+  # CALLGRIND=all re-counts every configuration of RESULTS (about an hour idle); the default, the
+  # four ring buffer references at 128 B and the perf buffer's eight (about 30 minutes).
+  if [ "${CALLGRIND:-}" = all ]; then
+    run instructions bash bench/instructions-per-event.sh \
+      "view 128 64" "native 128 1" "copy 128 64" "native-copy 128 1" "view 128 1" "copy 128 1" "callback 128 1" \
+      "view 2048 64" "native 2048 1" "copy 2048 64" "native-copy 2048 1" \
+      "view 128 64 all" "native 128 1 all" "view 2048 64 all" "native 2048 1 all"
+  else
+    run instructions bash bench/instructions-per-event.sh "view 128 64" "native 128 1" "copy 128 64" "native-copy 128 1"
+  fi
+  run instructions-perf bash bench/instructions-per-event.sh \
     "perf-view 128 64" "perf-native 128 1" "perf-copy 128 64" "perf-native-copy 128 1" \
     "perf-view 2048 64" "perf-native 2048 1" "perf-copy 2048 64" "perf-native-copy 2048 1"
   run atomics-cost node build/bench/atomics-cost.js

@@ -18,13 +18,14 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { expandModes, MODE_GROUPS, PIPELINE_MODE_GROUPS } from '../src/cli/options.js';
+import { expandModes, MODE_GROUPS, parseArgs, PERF_RING_RAISE_MAX_TOTAL, PIPELINE_MODE_GROUPS } from '../src/cli/options.js';
+import { onlineCpus, perfRecordsThatFit } from '../src/lib/perf-layout.js';
 import { EventSink } from '../src/consumer/event-sink.js';
 import { CONSUMER_MODES } from '../src/consumer/modes.js';
 import { releaseNativeConsumers } from '../src/consumer/native-consumer.js';
 import { PerfBufferReader } from '../src/lib/perf-reader.js';
 import { RingReader } from '../src/lib/ring-reader.js';
-import { perfRingSizeFor } from '../src/shared/config.js';
+import { perfRingSizeFor, type PrefillConfig } from '../src/shared/config.js';
 import { buildPacket, TOUCH_CHOICES } from '../src/shared/event.js';
 import { Session } from '../src/shared/session.js';
 import { interleaveGroups } from '../src/shared/stats.js';
@@ -110,6 +111,29 @@ test('the default perf ring: --ring-size over the CPUs, a power of two, at least
   assert.equal(perfRingSizeFor({ ringSize: 512 << 20 }, 3), 128 << 20, 'rounded down to a power of two');
   assert.equal(perfRingSizeFor({ ringSize: 4096 }, 64), 4096);
   assert.equal(perfRingSizeFor({ ringSize: 512 << 20, perfRingSize: 1 << 20 }, 2), 1 << 20);
+});
+
+test('a prefill whose -n does not fit the default perf ring raises it to the smallest power of two that holds -n, within 4 GiB over all CPUs; an explicit --perf-ring-size is never raised', () => {
+  const cpus = onlineCpus().length;
+  const need = (events: number) => {
+    let size = 4096;
+    while (perfRecordsThatFit(size, 128) < events) size *= 2;
+    return size;
+  };
+  const runOf = (args: string[]) => {
+    const invocation = parseArgs(args);
+    assert.equal(invocation.pattern, 'prefill');
+    return (invocation.config as { run: PrefillConfig }).run;
+  };
+  const fitsDefault = perfRecordsThatFit(perfRingSizeFor({ ringSize: 512 << 20 }), 128) >= 2_000_000;
+  const raisedTo = Math.max(need(2_000_000), perfRingSizeFor({ ringSize: 512 << 20 }));
+  if (fitsDefault) assert.equal(runOf(['--mode', 'all', '-n', '2000000']).perfRingSize, undefined);
+  else if (raisedTo * cpus <= PERF_RING_RAISE_MAX_TOTAL) {
+    const run = runOf(['--mode', 'all', '-n', '2000000']);
+    assert.deepEqual([run.perfRingSize, run.perfRingSizeRaised], [raisedTo, true]);
+  } else assert.throws(() => parseArgs(['--mode', 'all', '-n', '2000000']), /--perf-ring-size/);
+  assert.throws(() => parseArgs(['--mode', 'all', '-n', '2000000', '--perf-ring-size', '64M']), /-n\/--events/);
+  assert.equal(runOf(['--mode', 'all', '-n', '1000']).perfRingSizeRaised, undefined);
 });
 
 test('verifyLost: lost records never pass the drops; what the kernel has not reported yet carries over', () => {

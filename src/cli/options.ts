@@ -167,10 +167,23 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
   if (perfRingSize !== undefined && explicit('ringSize') && !raw.stress && !modes.some((m) => bufferOf(m) === 'ringbuf'))
     throw new InvalidArgumentError(`--ring-size sizes the ring buffer, and --mode ${raw.mode.join(',')} has no ring buffer mode (--perf-ring-size sizes the perf rings): leave --ring-size out`);
   if (raw.producers === undefined) {
-    checkPrefillFits(raw, modes, perfRingSize);
+    const perfRing = checkPrefillFits(raw, modes, perfRingSize);
     checkSubmit(raw.submit, raw.eventSize);
     checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
-    const run = { events: raw.events, modes, eventSize: raw.eventSize, ringSize: raw.ringSize, perfRingSize, batch: raw.batch, touch: raw.touch, runs: raw.runs, warmup: raw.warmup, trigger: raw.trigger, submit: raw.submit };
+    const run = {
+      events: raw.events,
+      modes,
+      eventSize: raw.eventSize,
+      ringSize: raw.ringSize,
+      perfRingSize: perfRing.size,
+      ...(perfRing.raised ? { perfRingSizeRaised: true } : {}),
+      batch: raw.batch,
+      touch: raw.touch,
+      runs: raw.runs,
+      warmup: raw.warmup,
+      trigger: raw.trigger,
+      submit: raw.submit,
+    };
     return { pattern: 'prefill', config: { run, json: raw.json } };
   }
   const run = { ...toPipelineConfig(raw, modes, explicit), perfRingSize };
@@ -185,12 +198,20 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
   return { pattern: 'pipeline', config: { run: { ...run, histogram: raw.histogram !== undefined }, json: raw.json, histogramFile: raw.histogram, chunkLoweredFrom } };
 }
 
+/** The most memory the default perf rings of a prefill may be raised to, over all CPUs, so that -n fits one of them. */
+export const PERF_RING_RAISE_MAX_TOTAL = 4 * 1024 ** 3;
+
 /**
  * The prefill fills before it drains: -n must fit the ring, and with perf
  * modes one CPU's perf ring (the filling thread may stay on one CPU the whole
- * time, so every event can land in one ring).
+ * time, so every event can land in one ring). Without --perf-ring-size, a
+ * default perf ring too small for -n is raised to the smallest power of two
+ * that holds it, as long as the rings of all CPUs stay within
+ * PERF_RING_RAISE_MAX_TOTAL (2 × 512 MiB for `--mode all -n 2000000` here; a
+ * many-CPU machine gets the error and chooses). Returns the perf ring size to
+ * use (undefined: the default) and whether it was raised.
  */
-function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingSize: number | undefined): void {
+function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingSize: number | undefined): { size: number | undefined; raised: boolean } {
   if (modes.some((m) => bufferOf(m) === 'ringbuf')) {
     const fit = recordsThatFit(raw.ringSize, raw.eventSize);
     if (raw.events > fit)
@@ -202,6 +223,11 @@ function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingS
   if (modes.some((m) => bufferOf(m) === 'perfbuf')) {
     const perRing = perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize });
     const fit = perfRecordsThatFit(perRing, raw.eventSize);
+    if (raw.events > fit && perfRingSize === undefined) {
+      let raised = perRing;
+      while (raised < MAX_PERF_RING_SIZE && perfRecordsThatFit(raised, raw.eventSize) < raw.events) raised *= 2;
+      if (perfRecordsThatFit(raised, raw.eventSize) >= raw.events && raised * onlineCpus().length <= PERF_RING_RAISE_MAX_TOTAL) return { size: raised, raised: true };
+    }
     if (raw.events > fit)
       throw new InvalidArgumentError(
         `-n/--events: ${raw.events} events of ${raw.eventSize} B need ${human(raw.events * perfRecordSize(raw.eventSize))} in one CPU's perf ring (the fill may run on one CPU), ` +
@@ -209,6 +235,7 @@ function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingS
           `at most ${fit} events fit): give --perf-ring-size up to ${human(MAX_PERF_RING_SIZE)}, or lower -n`,
       );
   }
+  return { size: perfRingSize, raised: false };
 }
 
 function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: string) => boolean): PipelineConfig {

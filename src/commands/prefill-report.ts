@@ -34,7 +34,8 @@ export function formatPrefillText(config: PrefillConfig, summary: Summary, loade
   const hasRing = modes.some((m) => bufferOf(m) === 'ringbuf');
   // The fill is not timed: trigger and submit change how the buffer is filled, not what a drain reads.
   const ring = hasRing ? `ring ${human(config.ringSize)}${config.submit === 'output' ? ' (submit output: bpf_ringbuf_output from the stack)' : ''}` : '';
-  const perf = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) : '';
+  const raised = config.perfRingSizeRaised ? ' (the default raised so that -n fits one CPU\'s ring)' : '';
+  const perf = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) + raised : '';
   const fill = config.trigger === 'syscall' ? `, filled by getpgid() calls on this thread (trigger syscall: the program runs at ${loaded?.hook ?? 'a syscall hook'})` : '';
   lines.push(
     `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}${fill}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +

@@ -80,6 +80,8 @@ export function perfRingSizeFor(config: Pick<RingConfig, 'ringSize' | 'perfRingS
 /** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */
 export interface PrefillConfig extends RingConfig {
   events: number;
+  /** perfRingSize is the default raised so that `events` fit one CPU's perf ring (the header says so). */
+  perfRingSizeRaised?: boolean;
   modes: ModeName[];
   /** Measured rounds; each round runs every mode once, interleaved. */
   runs: number;
