@@ -9,7 +9,8 @@
 #   bash bench/retake.sh targets    # only the target runs (~5 min)
 #   bash bench/retake.sh sweep      # only bench/results/ (sweep, pipeline, report; ~20 min)
 #   bash bench/retake.sh callgrind  # only the instruction counts (~30 min; CALLGRIND=all: every one, ~1 h)
-#   bash bench/retake.sh triggers   # only the --trigger syscall runs of RESULTS (~4 min)
+#   bash bench/retake.sh triggers   # only the --trigger syscall runs of RESULTS (~6 min)
+#   bash bench/retake.sh readme targets   # several steps, in order
 # Every command is printed before it runs and its output kept under
 # bench/results/retake/, named after the step; machine.txt records the
 # machine, the load and the versions. Nothing here edits README.md or
@@ -18,7 +19,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/results/retake
 mkdir -p "$out"
-what=${1:-all}
 
 run() { # name, command...
   local name=$1
@@ -107,10 +107,12 @@ callgrind() {
 
 : >"$out/machine.txt"
 machine
-case "$what" in
-  all) readme; targets; triggers; sweep; callgrind ;;
-  readme | targets | triggers | sweep | callgrind) "$what" ;;
-  *) echo "usage: bash bench/retake.sh [all|readme|targets|triggers|sweep|callgrind]" >&2; exit 2 ;;
-esac
+for step in "${@:-all}"; do
+  case "$step" in
+    all) readme; targets; triggers; sweep; callgrind ;;
+    readme | targets | triggers | sweep | callgrind) "$step" ;;
+    *) echo "usage: bash bench/retake.sh [all|readme|targets|triggers|sweep|callgrind ...]" >&2; exit 2 ;;
+  esac
+done
 machine
 echo "retake: outputs in $out/ (machine.txt has the load before and after)"
