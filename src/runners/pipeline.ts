@@ -86,7 +86,12 @@ export async function runPipeline(
   try {
     // The first run's session is loaded before any thread starts (a limit too
     // low shows as the load's own error); the header names where it runs.
-    observer.onStart?.(sessions.forMode(rounds[0][0]).loadedHook);
+    const first = sessions.forModeUnlessStopped(rounds[0][0], stop);
+    if (!first || !sessions.preload(rounds, stop)) {
+      sessions.close();
+      return [];
+    }
+    observer.onStart?.(first.loadedHook);
   } catch (err) {
     sessions.close();
     throw err;
@@ -111,9 +116,9 @@ export async function runPipeline(
       for (const mode of order) {
         if (stop.requested()) return runs;
         const onInterval = observer.onInterval && ((sample: IntervalSample) => observer.onInterval!(mode as PipelineMode, round, round < config.warmup, sample));
-        const session = sessions.forMode(mode);
         // Loading a session (mapping its rings) can take a while: a stop meanwhile starts no run.
-        if (stop.requested()) return runs;
+        const session = sessions.forModeUnlessStopped(mode, stop);
+        if (!session) return runs;
         const run = await runMode(session, pool, poolFailure, config, mode as PipelineMode, stop, pendingLost, onInterval);
         if (!run) return runs; // stopped before it started
         const counted = { round, warmup: round < config.warmup, ...run };

@@ -48,15 +48,17 @@ export function runPrefill(
   try {
     const rounds = interleaveGroups(modesByBuffer(config.modes), config.warmup + config.runs);
     // The first run's session is loaded before the header: it names where the program runs.
-    onStart(sessions.forMode(rounds[0][0]).loadedHook);
+    const first = sessions.forModeUnlessStopped(rounds[0][0], stop);
+    if (!first || !sessions.preload(rounds, stop)) return [];
+    onStart(first.loadedHook);
     const packet = buildPacket(0, config.eventSize);
     const runs: PrefillRun[] = [];
     for (const [round, order] of rounds.entries()) {
       for (const mode of order) {
         if (stop.requested()) return runs;
-        const session = sessions.forMode(mode);
         // Loading a session (mapping its rings) can take a while: a stop meanwhile starts no fill.
-        if (stop.requested()) return runs;
+        const session = sessions.forModeUnlessStopped(mode, stop);
+        if (!session) return runs;
         const run = prefillOnce(session, packet, config, mode, round, stop);
         runs.push(run);
         onRun(run);

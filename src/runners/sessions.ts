@@ -15,6 +15,7 @@ import type { BufferKind } from '../lib/addon.js';
 import { releaseNativeConsumersOf } from '../consumer/native-consumer.js';
 import { perfRingSizeFor, type RingConfig, type WakeupMode } from '../shared/config.js';
 import { Session, sessionOptionsFor, type SessionOptions } from '../shared/session.js';
+import type { StopSignal } from '../shared/stop.js';
 import { bufferOf, type ModeName } from '../shared/types.js';
 
 export class BufferSessions {
@@ -37,6 +38,38 @@ export class BufferSessions {
   /** The session a mode reads. */
   forMode(mode: ModeName): Session {
     return this.get(bufferOf(mode));
+  }
+
+  /**
+   * Loads, before anything is measured, every session `rounds` will need
+   * when they can all stay loaded (the test-run trigger): loading a perf
+   * session takes a second or more with large rings (the kernel allocates each
+   * ring inside an mmap() no signal interrupts), and a stop then must not cost
+   * the runs already measured. Returns false if a stop came meanwhile.
+   */
+  preload(rounds: readonly ModeName[][], stop: StopSignal): boolean {
+    const modes = rounds.flat();
+    if (modes.some((m) => this.optionsFor(bufferOf(m)).trigger === 'syscall')) return !stop.requested();
+    for (const buffer of new Set(modes.map(bufferOf))) {
+      const mode = modes.find((m) => bufferOf(m) === buffer)!;
+      if (!this.forModeUnlessStopped(mode, stop)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The session a mode reads, or undefined when a stop came while it was
+   * loading: loading can take a second or more (the kernel allocating large
+   * perf rings), and a load a stop cut short is not a failure.
+   */
+  forModeUnlessStopped(mode: ModeName, stop: StopSignal): Session | undefined {
+    try {
+      const session = this.forMode(mode);
+      return stop.requested() ? undefined : session;
+    } catch (err) {
+      if (stop.requested()) return undefined;
+      throw err;
+    }
   }
 
   close(): void {
