@@ -4,16 +4,16 @@
 # bench/results/ (sweep, pipeline run, report). Run as root from the repo root
 # on an idle machine, after `npm ci && npm test` (the callgrind step needs
 # valgrind):
-#   bash bench/retake.sh            # everything, about 30-40 minutes idle
-#   bash bench/retake.sh readme     # only the README samples (~2 min)
-#   bash bench/retake.sh targets    # only the target runs (~5 min)
-#   bash bench/retake.sh sweep      # only bench/results/ (sweep, pipeline, report; ~20 min)
+#   bash bench/retake.sh            # everything, about 1 h 15 min idle (2-vCPU VM)
+#   bash bench/retake.sh readme     # only the README samples (~5 min)
+#   bash bench/retake.sh targets    # only the target runs (~10 min)
+#   bash bench/retake.sh sweep      # only bench/results/ (sweep, pipeline, report; ~10 min)
 #   bash bench/retake.sh callgrind  # only the instruction counts (~30 min; CALLGRIND=all: every one, ~1 h)
 #   bash bench/retake.sh triggers   # only the --trigger syscall runs of RESULTS (~6 min)
 #   bash bench/retake.sh readme targets   # several steps, in order
 # Every command is printed before it runs and its output kept under
 # bench/results/retake/, named after the step; machine.txt records the
-# machine, the load and the versions. Nothing here edits README.md or
+# machine, the load and the versions (appended, one section per invocation). Nothing here edits README.md or
 # RESULTS.md: paste from the files (they are the commands' exact output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,7 +105,7 @@ callgrind() {
   run atomics-cost node build/bench/atomics-cost.js
 }
 
-: >"$out/machine.txt"
+echo "== bash bench/retake.sh $*" >>"$out/machine.txt"
 machine
 for step in "${@:-all}"; do
   case "$step" in
