@@ -15,7 +15,7 @@ import { MAX_RING_SIZE, recordSize, recordsThatFit } from '../lib/ring-layout.js
 import { onlineCpus, perfRecordSize, perfRecordsThatFit } from '../lib/perf-layout.js';
 import { MAX_PERF_RING_SIZE, MIN_PERF_RING_SIZE, perfRingSizeFor, POLL_CHOICES, type PipelineConfig, type PollStrategy, type WakeupMode } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE } from '../shared/event.js';
-import { bufferOf, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
+import { bufferOf, readsBuffer, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { PIPELINE_MODES } from '../consumer/consumer-task.js';
 import { TOUCH_CHOICES, type Touch } from '../shared/event.js';
 import { formatMs, human } from '../shared/units.js';
@@ -161,15 +161,15 @@ export function toInvocation(raw: RawOptions, explicit: (name: string) => boolea
   }
   const modes = expandModes(raw.mode, raw.producers === undefined ? MODE_GROUPS : PIPELINE_MODE_GROUPS);
   const perfRingSize = explicit('perfRingSize') ? raw.perfRingSize : undefined;
-  if (perfRingSize !== undefined && !raw.stress && !modes.some((m) => bufferOf(m) === 'perfbuf'))
+  if (perfRingSize !== undefined && !raw.stress && !readsBuffer(modes, 'perfbuf'))
     throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --mode ${raw.mode.join(',')} has none`);
   // With perf modes alone, --ring-size only sets the default --perf-ring-size: with both given it would do nothing.
-  if (perfRingSize !== undefined && explicit('ringSize') && !raw.stress && !modes.some((m) => bufferOf(m) === 'ringbuf'))
+  if (perfRingSize !== undefined && explicit('ringSize') && !raw.stress && !readsBuffer(modes, 'ringbuf'))
     throw new InvalidArgumentError(`--ring-size sizes the ring buffer, and --mode ${raw.mode.join(',')} has no ring buffer mode (--perf-ring-size sizes the perf rings): leave --ring-size out`);
   if (raw.producers === undefined) {
     const perfRing = checkPrefillFits(raw, modes, perfRingSize);
     checkSubmit(raw.submit, raw.eventSize);
-    checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
+    checkSubmitApplies(raw.submit, explicit('submit'), readsBuffer(modes, 'ringbuf'));
     const run = {
       events: raw.events,
       modes,
@@ -212,7 +212,7 @@ export const PERF_RING_RAISE_MAX_TOTAL = 4 * 1024 ** 3;
  * use (undefined: the default) and whether it was raised.
  */
 function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingSize: number | undefined): { size: number | undefined; raised: boolean } {
-  if (modes.some((m) => bufferOf(m) === 'ringbuf')) {
+  if (readsBuffer(modes, 'ringbuf')) {
     const fit = recordsThatFit(raw.ringSize, raw.eventSize);
     if (raw.events > fit)
       throw new InvalidArgumentError(
@@ -220,7 +220,7 @@ function checkPrefillFits(raw: RawOptions, modes: readonly ModeName[], perfRingS
           `but --ring-size is ${human(raw.ringSize)} (at most ${fit} events fit, the kernel keeps the producer less than the ring size ahead; raise --ring-size up to ${human(MAX_RING_SIZE)})`,
       );
   }
-  if (modes.some((m) => bufferOf(m) === 'perfbuf')) {
+  if (readsBuffer(modes, 'perfbuf')) {
     const perRing = perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize });
     const fit = perfRecordsThatFit(perRing, raw.eventSize);
     if (raw.events > fit && perfRingSize === undefined) {
@@ -265,9 +265,9 @@ function toPipelineConfig(raw: RawOptions, modes: ModeName[], explicit: (name: s
     throw new InvalidArgumentError(`--producer-cpus lists ${raw.producerCpus.length} CPUs for ${producers} producer(s): the last ${raw.producerCpus.length - producers} would be ignored`);
   if (!raw.stress) {
     checkSubmit(raw.submit, raw.eventSize);
-    checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
-    const perfRing = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize: explicit('perfRingSize') ? raw.perfRingSize : undefined }) : undefined;
-    checkWakeup(raw.wakeup, raw.eventSize, modes.some((m) => bufferOf(m) === 'ringbuf') ? raw.ringSize : undefined, perfRing);
+    checkSubmitApplies(raw.submit, explicit('submit'), readsBuffer(modes, 'ringbuf'));
+    const perfRing = readsBuffer(modes, 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize: explicit('perfRingSize') ? raw.perfRingSize : undefined }) : undefined;
+    checkWakeup(raw.wakeup, raw.eventSize, readsBuffer(modes, 'ringbuf') ? raw.ringSize : undefined, perfRing);
     if (raw.reportInterval !== undefined) checkReportInterval(raw.reportInterval, durationMs, durationIsDefault);
   }
   return {

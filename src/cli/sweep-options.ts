@@ -10,9 +10,9 @@ import { PIPELINE_MODES } from '../consumer/consumer-task.js';
 import { makeDirectory, outputProblem } from '../shared/output-file.js';
 import { MAX_RING_SIZE, recordsThatFit } from '../lib/ring-layout.js';
 import { perfRecordsThatFit } from '../lib/perf-layout.js';
-import { MAX_PERF_RING_SIZE, MIN_PERF_RING_SIZE, perfRingSizeFor } from '../shared/config.js';
+import { MAX_PERF_RING_SIZE, MIN_PERF_RING_SIZE, perfRingSizeFor, perfRingsInUse } from '../shared/config.js';
 import { MAX_EVENT_SIZE, MAX_PRODUCERS, MIN_EVENT_SIZE, TOUCH_CHOICES, type Touch } from '../shared/event.js';
-import { bufferOf, PERFBUF_MODES, type ModeName } from '../shared/types.js';
+import { readsBuffer, PERFBUF_MODES, type ModeName } from '../shared/types.js';
 import { human } from '../shared/units.js';
 import { bytes, choiceList, count } from './arg-parsers.js';
 import { expandModes, MODE_CHOICES, type ModeChoice } from './options.js';
@@ -117,7 +117,7 @@ export function buildSweepCommand(): Command {
 export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => boolean = () => false): SweepConfig {
   const modes: ModeName[] = expandModes(raw.modes);
   const perfRingSize = explicit('perfRingSize') ? raw.perfRingSize : undefined;
-  if (perfRingSize !== undefined && !modes.some((m) => bufferOf(m) === 'perfbuf'))
+  if (perfRingSize !== undefined && !readsBuffer(modes, 'perfbuf'))
     throw new InvalidArgumentError(`--perf-ring-size applies to the perf buffer modes (${PERFBUF_MODES.join(', ')}), and --modes ${raw.modes.join(',')} has none`);
   if (raw.events !== undefined && explicit('bytesPerRun'))
     throw new InvalidArgumentError('-n/--events and --bytes-per-run both set the events per run: give one of them');
@@ -129,11 +129,11 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
     );
   // The producer side applies to every point, checked at every size; wake-ups only matter to pipeline points (prefill never waits).
   for (const size of raw.sizes) checkSubmit(raw.submit, size, '--sizes');
-  checkSubmitApplies(raw.submit, explicit('submit'), modes.some((m) => bufferOf(m) === 'ringbuf'));
+  checkSubmitApplies(raw.submit, explicit('submit'), readsBuffer(modes, 'ringbuf'));
   if (explicit('wakeup') && !pipelined.length)
     throw new InvalidArgumentError('--wakeup needs --producers above 1: single-producer points run the prefill pattern, whose consumer never waits');
-  const perfRingOfPoints = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize }) : undefined;
-  for (const size of pipelined.length ? raw.sizes : []) checkWakeup(raw.wakeup, size, modes.some((m) => bufferOf(m) === 'ringbuf') ? raw.ringSize : undefined, perfRingOfPoints);
+  const perfRingOfPoints = readsBuffer(modes, 'perfbuf') ? perfRingSizeFor({ ringSize: raw.ringSize, perfRingSize }) : undefined;
+  for (const size of pipelined.length ? raw.sizes : []) checkWakeup(raw.wakeup, size, readsBuffer(modes, 'ringbuf') ? raw.ringSize : undefined, perfRingOfPoints);
   const config: SweepConfig = {
     sizes: raw.sizes,
     modes,
@@ -154,8 +154,8 @@ export function toSweepConfig(raw: RawSweepOptions, explicit: (name: string) => 
   if (raw.producers.includes(1)) {
     // Prefill runs must fit the ring at every size (the kernel keeps the producer
     // less than the ring size ahead, so a ring holds recordsThatFit(), not size / record).
-    const ring = modes.some((m) => bufferOf(m) === 'ringbuf');
-    const perfRing = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor(config) : undefined;
+    const ring = readsBuffer(modes, 'ringbuf');
+    const perfRing = perfRingsInUse(config);
     const flag = raw.events === undefined ? '--bytes-per-run' : '-n/--events';
     for (const size of raw.sizes) {
       const fit = recordsThatFit(raw.ringSize, size);

@@ -9,18 +9,18 @@
 import * as path from 'node:path';
 import { MIN_PACED_CHUNKS } from '../producer/pacing.js';
 import { LATENCY_CLOCK } from '../runners/pipeline.js';
-import { perfRingSizeFor, wakeupThreshold, type PipelineConfig } from '../shared/config.js';
+import { perfRingSizeFor, perfRingsInUse, wakeupThreshold, type PipelineConfig } from '../shared/config.js';
 import { summarizeIntervals, type IntervalSample, type IntervalSummary, type MeanStddev } from '../shared/intervals.js';
 import { perfWakeupFor, type LoadedHook } from '../shared/session.js';
 import type { PipelineModeResult, PipelineRun, Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
-import { bufferOf, MODE_LABELS } from '../shared/types.js';
+import { bufferOf, readsBuffer, MODE_LABELS } from '../shared/types.js';
 import { writeOutputFile } from '../shared/output-file.js';
 import { formatMs, formatNs, human } from '../shared/units.js';
 import { perfRingsText, ratioLegend, workLines } from './run-header.js';
 
-const hasPerf = (config: PipelineConfig): boolean => config.modes.some((m) => bufferOf(m) === 'perfbuf');
-const hasRing = (config: PipelineConfig): boolean => config.modes.some((m) => bufferOf(m) === 'ringbuf');
+const hasPerf = (config: PipelineConfig): boolean => readsBuffer(config.modes, 'perfbuf');
+const hasRing = (config: PipelineConfig): boolean => readsBuffer(config.modes, 'ringbuf');
 
 /** What --wakeup means for the perf buffer (perfWakeupFor in src/shared/session.ts), for the header. */
 function perfWakeupText(config: PipelineConfig): string {
@@ -43,7 +43,7 @@ export function pipelineSettings(config: PipelineConfig): Record<string, unknown
     batch: config.batch,
     event_size: config.eventSize,
     ring_size: config.ringSize,
-    perf_ring_size: hasPerf(config) ? perfRingSizeFor(config) : null,
+    perf_ring_size: perfRingsInUse(config) ?? null,
     producers: config.producers,
     chunk: config.chunk,
     events: config.events ?? null,

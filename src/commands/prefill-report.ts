@@ -2,10 +2,10 @@
  * The prefill pattern's report: the seed's one line per mode, the spread over
  * rounds, the ratios between modes; or one JSON object.
  */
-import { perfRingSizeFor, type PrefillConfig } from '../shared/config.js';
+import { perfRingSizeFor, perfRingsInUse, type PrefillConfig } from '../shared/config.js';
 import { type Summary } from '../shared/results.js';
 import { max, min } from '../shared/stats.js';
-import { MODE_LABELS, bufferOf, type ModeName } from '../shared/types.js';
+import { MODE_LABELS, readsBuffer, type ModeName } from '../shared/types.js';
 import { formatSeconds, human } from '../shared/units.js';
 import type { LoadedHook } from '../shared/session.js';
 import { perfRingsText, ratioLegend, workLines } from './run-header.js';
@@ -31,11 +31,11 @@ export function formatPrefillText(config: PrefillConfig, summary: Summary, loade
   const lines: string[] = [];
   const commit = config.batch === 1 ? 'consumer position published after every record' : `JS modes read runs of up to ${config.batch} records, one published position per run`;
   const modes = summary.results.map((r) => r.mode);
-  const hasRing = modes.some((m) => bufferOf(m) === 'ringbuf');
+  const hasRing = readsBuffer(modes, 'ringbuf');
   // The fill is not timed: trigger and submit change how the buffer is filled, not what a drain reads.
   const ring = hasRing ? `ring ${human(config.ringSize)}${config.submit === 'output' ? ' (submit output: bpf_ringbuf_output from the stack)' : ''}` : '';
   const raised = config.perfRingSizeRaised ? ' (the default raised so that -n fits one CPU\'s ring)' : '';
-  const perf = modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) + raised : '';
+  const perf = readsBuffer(modes, 'perfbuf') ? perfRingsText(perfRingSizeFor(config)) + raised : '';
   const fill = config.trigger === 'syscall' ? `, filled by getpgid() calls on this thread (trigger syscall: the program runs at ${loaded?.hook ?? 'a syscall hook'})` : '';
   lines.push(
     `prefill: ${config.events} events of ${config.eventSize} B per run, ${[ring, perf].filter(Boolean).join(', ')}${fill}, touch ${config.touch}, batch ${config.batch} (${commit}); ` +
@@ -75,7 +75,7 @@ export function prefillSettings(config: PrefillConfig): Record<string, unknown> 
     batch: config.batch,
     event_size: config.eventSize,
     ring_size: config.ringSize,
-    perf_ring_size: config.modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor(config) : null,
+    perf_ring_size: perfRingsInUse(config) ?? null,
     events: config.events,
     runs: config.runs,
     warmup: config.warmup,

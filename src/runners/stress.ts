@@ -36,7 +36,7 @@ import { recordSize, recordsThatFit } from '../lib/ring-layout.js';
 import { perfRecordsThatFit } from '../lib/perf-layout.js';
 import { checksumDisagreement } from '../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../shared/stop.js';
-import { bufferOf, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
+import { readsBuffer, PERFBUF_MODES, RINGBUF_MODES, type ModeName } from '../shared/types.js';
 import { formatClock, human } from '../shared/units.js';
 import { runPipeline } from './pipeline.js';
 import { runPrefill } from './prefill.js';
@@ -97,7 +97,7 @@ export function stressStep(index: number): StressStep {
     trigger: STRESS_TRIGGERS[(index + Math.floor(index / STRESS_SIZES.length)) % STRESS_TRIGGERS.length],
     // Output where the event fits the program's stack, half of the time (a three-step beat, against the
     // trigger's two), and only where a ring buffer mode runs (the perf buffer's program always outputs).
-    submit: eventSize <= OUTPUT_MAX_EVENT_SIZE && Math.floor(index / 3) % 2 === 1 && modes.some((m) => bufferOf(m) === 'ringbuf') ? 'output' : 'reserve',
+    submit: eventSize <= OUTPUT_MAX_EVENT_SIZE && Math.floor(index / 3) % 2 === 1 && readsBuffer(modes, 'ringbuf') ? 'output' : 'reserve',
     // Every third step paced well below what a consumer drains, so it really waits in epoll.
     rate: index % 3 === 2 ? 300_000 : undefined,
   };

@@ -6,7 +6,7 @@
 import { onlineCpus } from '../lib/perf-layout.js';
 import type { SubmitMode, SyscallHook, Trigger } from '../lib/addon.js';
 import type { Touch } from './event.js';
-import type { ModeName } from './types.js';
+import { readsBuffer, type ModeName } from './types.js';
 
 export const POLL_CHOICES = ['spin', 'epoll'] as const;
 /** How the pipeline's consumer waits for data: re-read at once, or epoll_wait for at most the read timeout. */
@@ -75,6 +75,11 @@ export function perfRingSizeFor(config: Pick<RingConfig, 'ringSize' | 'perfRingS
   if (config.perfRingSize !== undefined) return config.perfRingSize;
   const share = Math.floor(config.ringSize / Math.max(1, cpus));
   return Math.max(MIN_PERF_RING_SIZE, 2 ** Math.floor(Math.log2(Math.max(1, share))));
+}
+
+/** Each CPU's perf ring as a run of these modes uses it (perfRingSizeFor), or undefined when no mode reads the perf buffer. */
+export function perfRingsInUse(config: Pick<RingConfig, 'ringSize' | 'perfRingSize'> & { modes: readonly ModeName[] }): number | undefined {
+  return readsBuffer(config.modes, 'perfbuf') ? perfRingSizeFor(config) : undefined;
 }
 
 /** The prefill pattern: fill the ring with `events`, then time one mode draining it, round after round. */

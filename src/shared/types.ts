@@ -35,9 +35,14 @@ export function bufferOf(mode: ModeName): BufferKind {
 /** The two buffer kinds, the ring buffer first. */
 export const BUFFER_KINDS: readonly BufferKind[] = ['ringbuf', 'perfbuf'];
 
+/** Whether any of these modes reads `buffer`. */
+export function readsBuffer(modes: readonly ModeName[], buffer: BufferKind): boolean {
+  return modes.some((m) => bufferOf(m) === buffer);
+}
+
 /** The buffer kinds these modes read, ringbuf first. */
 export function buffersOf(modes: readonly ModeName[]): BufferKind[] {
-  return BUFFER_KINDS.filter((b) => modes.some((m) => bufferOf(m) === b));
+  return BUFFER_KINDS.filter((b) => readsBuffer(modes, b));
 }
 
 /** Each perf buffer mode's ring buffer counterpart: the same reading, from the other buffer. */

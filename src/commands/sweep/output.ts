@@ -1,7 +1,7 @@
 /** What a sweep writes: sweep.json (everything) and sweep.csv (one row per point and mode). */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { perfRingSizeFor } from '../../shared/config.js';
+import { perfRingsInUse } from '../../shared/config.js';
 import { writeOutputFile } from '../../shared/output-file.js';
 import { max, min } from '../../shared/stats.js';
 import { bufferOf, RINGBUF_COUNTERPART, type ModeName } from '../../shared/types.js';
@@ -22,7 +22,7 @@ export function sweepFile(config: SweepConfig, points: SweepPoint[], started: Da
     started: started.toISOString(),
     host: { kernel: os.release(), cpus: os.cpus().length, node: process.version },
     // The perf rings as used: the default (perfRingSizeFor) written out when perf modes ran.
-    config: { ...config, perfRingSize: config.modes.some((m) => bufferOf(m) === 'perfbuf') ? perfRingSizeFor(config) : undefined },
+    config: { ...config, perfRingSize: perfRingsInUse(config) },
     points,
   };
 }

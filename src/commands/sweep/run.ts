@@ -13,7 +13,7 @@ import { summarize, type ModeSummary } from '../../shared/results.js';
 import { NEVER_STOP, type StopSignal } from '../../shared/stop.js';
 import { PIPELINE_MODES } from '../../consumer/consumer-task.js';
 import type { Touch } from '../../shared/event.js';
-import { bufferOf, type ModeName } from '../../shared/types.js';
+import { readsBuffer, type ModeName } from '../../shared/types.js';
 import { eventsFor, type SweepConfig } from './config.js';
 
 export interface SweepPoint {
@@ -84,10 +84,10 @@ async function runPipelineChild(
   const wanted = pipelineModes(config);
   const args = [bench, '--producers', String(producers), '--event-size', String(eventSize), '-n', String(events)];
   args.push('--mode', wanted.join(','), '--ring-size', String(config.ringSize), '--batch', String(config.batch), '--touch', touch);
-  if (config.perfRingSize !== undefined && wanted.some((m) => bufferOf(m) === 'perfbuf')) args.push('--perf-ring-size', String(config.perfRingSize));
+  if (config.perfRingSize !== undefined && readsBuffer(wanted, 'perfbuf')) args.push('--perf-ring-size', String(config.perfRingSize));
   args.push('--runs', String(config.runs), '--warmup', String(config.warmup), '--json');
   if (config.trigger) args.push('--trigger', config.trigger);
-  if (config.submit && wanted.some((m) => bufferOf(m) === 'ringbuf')) args.push('--submit', config.submit);
+  if (config.submit && readsBuffer(wanted, 'ringbuf')) args.push('--submit', config.submit);
   if (config.wakeup) args.push('--wakeup', config.wakeup);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
