@@ -166,14 +166,14 @@ async function assertGone(held: { progs: number[]; maps: number[] }): Promise<vo
   assert.deepEqual(left, [], 'every map the process held is freed by the kernel');
 }
 
-async function interruptAndCheck(child: Child, held: { progs: number[]; maps: number[] }, signal: NodeJS.Signals): Promise<void> {
+async function interruptAndCheck(child: Child, held: { progs: number[]; maps: number[] }, signal: NodeJS.Signals, reportBudgetMs = REPORT_BUDGET_MS): Promise<void> {
   const sent = performance.now();
   child.proc.kill(signal);
   const { code, at } = await child.exited;
   const tookMs = at - sent;
   const reportMs = child.interruptedAt === undefined ? NaN : child.interruptedAt - sent;
   console.log(`${signal}: INTERRUPTED line ${reportMs.toFixed(0)} ms, exit ${code} ${tookMs.toFixed(0)} ms after the signal`);
-  assert.ok(reportMs <= REPORT_BUDGET_MS, `partial results ${reportMs.toFixed(0)} ms after ${signal}, budget ${REPORT_BUDGET_MS} ms; stdout: ${child.stdout}`);
+  assert.ok(reportMs <= reportBudgetMs, `partial results ${reportMs.toFixed(0)} ms after ${signal}, budget ${reportBudgetMs} ms; stdout: ${child.stdout}`);
   assert.ok(tookMs < EXIT_BUDGET_MS, `exited ${tookMs.toFixed(0)} ms after ${signal}, budget ${EXIT_BUDGET_MS} ms`);
   const expected = 128 + (signal === 'SIGINT' ? 2 : 15);
   assert.equal(code, expected, `exit code; stderr: ${child.stderr}`);
@@ -224,16 +224,10 @@ test('SIGINT while a perf session is set up (256 MiB rings per CPU): no fill sta
   // outlasted the grace period. The README's guarantee names this exception.
   const child = start(['--mode', 'perf-copy,perf-view', '--event-size', '3072', '-n', '40000', '--perf-ring-size', '256M', '--runs', '5']);
   const held = await waitForLoad(child);
-  const sent = performance.now();
-  child.proc.kill('SIGINT');
-  const { code, at } = await child.exited;
-  const reportMs = (child.interruptedAt ?? NaN) - sent;
-  console.log(`SIGINT during the perf set-up: INTERRUPTED line ${reportMs.toFixed(0)} ms, exit ${(at - sent).toFixed(0)} ms after the signal`);
-  assert.equal(code, 130, child.stderr);
+  // The README's exception: one ring's allocation at most, then a pre-faulting step.
+  await interruptAndCheck(child, held, 'SIGINT', EXIT_BUDGET_MS);
   assert.match(child.stdout, /INTERRUPTED by SIGINT after 0 of \d+ runs/, 'nothing measured: no fill started');
   assert.doesNotMatch(child.stdout, /still running when the wind-down time ran out/, 'nothing was running but the set-up');
-  assert.ok(reportMs < EXIT_BUDGET_MS, `results ${reportMs.toFixed(0)} ms after SIGINT`);
-  await assertGone(held);
 });
 
 test('SIGINT during the pipeline: producers stop, the consumer drains, the partial run verifies', { skip, timeout: 60_000 }, async () => {
